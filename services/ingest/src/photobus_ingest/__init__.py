@@ -1,0 +1,1 @@
+"""The photobus upload API."""

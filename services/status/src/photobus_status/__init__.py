@@ -1,0 +1,1 @@
+"""The photobus job view: folds events into Postgres and serves them."""

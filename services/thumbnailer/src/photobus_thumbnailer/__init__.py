@@ -1,0 +1,1 @@
+"""Gallery renditions and image metadata for every received photo."""
