@@ -37,7 +37,9 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
         )
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(service)s %(name)s [%(job_id)s] %(message)s")
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(service)s %(name)s [%(job_id)s] %(message)s"
+            )
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,109 @@
+"""Blobs as files under one directory: the default, so one machine needs no S3."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from photobus_common.blobs.base import (
+    CHUNK,
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    BlobStoreUnavailable,
+)
+
+
+class LocalBlobStore(BlobStore):
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+
+    def path(self, key: str) -> Path:
+        target = (self.root / key).resolve()
+        if not target.is_relative_to(self.root) or target == self.root:
+            raise ValueError(f"blob key escapes the store: {key!r}")
+        return target
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+
+    async def close(self) -> None:
+        return None
+
+    async def check(self) -> None:
+        if not os.access(self.root, os.W_OK):
+            raise BlobStoreUnavailable(f"blob directory {self.root} is not writable")
+
+    def _install(self, key: str, write: Callable[[Path], None]) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        os.close(fd)
+        try:
+            write(Path(tmp))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def spool_dir(self) -> Path:
+        return self.root / ".spool"
+
+    async def put_file(
+        self, key: str, path: Path, *, content_type: str, consume: bool = False
+    ) -> None:
+        def write(tmp: Path) -> None:
+            if consume:
+                try:  # same filesystem: a rename, not a copy of the bytes
+                    os.replace(path, tmp)
+                    return
+                except OSError:
+                    pass
+            shutil.copyfile(path, tmp)
+
+        try:
+            await asyncio.to_thread(self._install, key, write)
+        except OSError as e:
+            raise BlobStoreUnavailable(f"could not write {key}: {e}") from e
+
+    async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
+        try:
+            await asyncio.to_thread(self._install, key, lambda tmp: _write(tmp, data))
+        except OSError as e:
+            raise BlobStoreUnavailable(f"could not write {key}: {e}") from e
+
+    async def get_bytes(self, key: str) -> bytes:
+        try:
+            return await asyncio.to_thread(self.path(key).read_bytes)
+        except FileNotFoundError as e:
+            raise BlobNotFound(key) from e
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        try:
+            handle = await asyncio.to_thread(open, self.path(key), "rb")
+        except FileNotFoundError as e:
+            raise BlobNotFound(key) from e
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def stat(self, key: str) -> BlobInfo | None:
+        try:
+            st = await asyncio.to_thread(os.stat, self.path(key))
+        except FileNotFoundError:
+            return None
+        return BlobInfo(size=st.st_size, content_type=mimetypes.guess_type(key)[0])
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.write_bytes(data)

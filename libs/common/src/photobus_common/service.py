@@ -1,0 +1,150 @@
+"""What every photobus process shares: resources as aiohttp cleanup contexts, health
+and metrics routes, and a runner with graceful shutdown on SIGTERM.
+
+Each service builds `create_app(settings) -> web.Application`; even the workers without
+an HTTP API (thumbnailer, publishers) serve `/healthz`, `/readyz` and `/metrics`.
+On SIGTERM aiohttp runs the cleanup contexts in reverse: consumers stop, in-flight
+messages finish (or stay unacked and are redelivered), then connections close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import asyncpg
+from aiohttp import web
+
+from photobus_common.blobs import BlobStore, S3BlobStore
+from photobus_common.broker import Broker
+from photobus_common.metrics import metrics_handler, metrics_middleware
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+BROKER = web.AppKey("broker", Broker)
+BLOBS = web.AppKey("blobs", BlobStore)
+PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
+READINESS = web.AppKey("readiness", list[tuple[str, ReadinessCheck]])
+
+
+def new_app(*, middlewares: Sequence[object] = ()) -> web.Application:
+    app = web.Application(middlewares=[metrics_middleware, *middlewares])  # type: ignore[list-item]
+    app[READINESS] = []
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", metrics_handler)
+    return app
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    failures: dict[str, str] = {}
+    for name, check in request.app[READINESS]:
+        try:
+            async with asyncio.timeout(3):
+                await check()
+        except Exception as e:
+            failures[name] = str(e) or type(e).__name__
+    if failures:
+        return web.json_response({"status": "unavailable", "failures": failures}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+def with_broker(app: web.Application, broker: Broker) -> None:
+    """Connect at start (retrying until RabbitMQ answers), drain and close at stop."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await _until_connected(broker)
+        app[BROKER] = broker
+        yield
+        await broker.close()
+
+    async def ready() -> None:
+        if not broker.is_ready:
+            raise RuntimeError("RabbitMQ connection is down")
+
+    app.cleanup_ctx.append(ctx)
+    app[READINESS].append(("broker", ready))
+
+
+async def _until_connected(broker: Broker, attempts: int = 60) -> None:
+    for attempt in range(1, attempts + 1):
+        try:
+            await broker.connect()
+            return
+        except Exception as e:  # aiormq raises several unrelated types for "not reachable"
+            if attempt == attempts:
+                raise
+            log.warning("RabbitMQ not reachable (%r); retrying", e)
+            await asyncio.sleep(1)
+
+
+def with_blobs(app: web.Application, blobs: BlobStore, *, create_bucket: bool = False) -> None:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await blobs.start()
+        if create_bucket and isinstance(blobs, S3BlobStore):
+            await blobs.create_bucket()
+        app[BLOBS] = blobs
+        yield
+        await blobs.close()
+
+    app.cleanup_ctx.append(ctx)
+    app[READINESS].append(("blobs", blobs.check))
+
+
+def with_pg_pool(
+    app: web.Application,
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    setup: Callable[[asyncpg.Pool], Awaitable[None]] | None = None,
+) -> None:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        pool = await _pool_until_connected(dsn, min_size=min_size, max_size=max_size)
+        if setup is not None:
+            await setup(pool)
+        app[PG_POOL] = pool
+        yield
+        await pool.close()
+
+    async def ready() -> None:
+        async with app[PG_POOL].acquire() as conn:
+            await conn.execute("SELECT 1")
+
+    app.cleanup_ctx.append(ctx)
+    app[READINESS].append(("database", ready))
+
+
+async def _pool_until_connected(
+    dsn: str, *, min_size: int, max_size: int, attempts: int = 60
+) -> asyncpg.Pool:
+    for attempt in range(1, attempts + 1):
+        try:
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+            assert pool is not None
+            return pool
+        except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as e:
+            if attempt == attempts:
+                raise
+            log.warning("Postgres not reachable (%s); retrying", e)
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def run(app: web.Application, *, host: str, port: int) -> None:
+    """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+    import uvloop
+
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    log.info("listening on http://%s:%d", host, port)
+    web.run_app(
+        app, host=host, port=port, print=None, shutdown_timeout=30, access_log=None, loop=loop
+    )

@@ -1,0 +1,173 @@
+"""The broker helper against the live RabbitMQ: confirms, acks, retry tiers, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aio_pika
+import pytest
+from photobus_common.broker import Broker, Delivery, PublishError, Reject, RetryLater
+from photobus_common.events import Event, ThumbnailRequested
+from photobus_common.topology import ConsumerSpec, dlq_name
+
+SPEC = ConsumerSpec("worker", ("thumbnail.requested",), retry_delays=(0.2, 0.4), prefetch=4)
+
+
+def _event(photo: str) -> ThumbnailRequested:
+    return ThumbnailRequested(producer="test", photo_id=photo, job_id="job-1")
+
+
+async def _broker(amqp_url: str, namespace: str) -> Broker:
+    broker = Broker(
+        url=amqp_url, namespace=namespace, producer="test", topology=[SPEC], publish_timeout=5
+    )
+    await broker.connect()
+    return broker
+
+
+async def _delete_queues(amqp_url: str, namespace: str) -> None:
+    conn = await aio_pika.connect(amqp_url)
+    async with conn:
+        ch = await conn.channel()
+        for suffix in ("", ".dlq", ".retry.0_2s", ".retry.0_4s"):
+            await ch.queue_delete(f"{namespace}.worker{suffix}")
+        await ch.exchange_delete(f"{namespace}.events")
+
+
+async def _run(amqp_url: str, namespace: str, handler: object, events: list[Event]) -> Broker:
+    broker = await _broker(amqp_url, namespace)
+    await broker.consume(SPEC, handler)  # type: ignore[arg-type]
+    await broker.publish(*events)
+    return broker
+
+
+async def _poll(predicate: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+
+async def test_handled_messages_are_acked_once(amqp_url: str, namespace: str) -> None:
+    seen: list[str] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event, ThumbnailRequested)
+        seen.append(event.photo_id)
+
+    broker = await _run(amqp_url, namespace, handler, [_event("a"), _event("b")])
+    try:
+        await _poll(lambda: len(seen) == 2)
+        assert sorted(seen) == ["a", "b"]
+    finally:
+        await broker.close()
+        await _delete_queues(amqp_url, namespace)
+
+
+async def test_transient_failures_go_through_tiers_then_dead_letter(
+    amqp_url: str, namespace: str
+) -> None:
+    attempts: list[int] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        raise RetryLater("destination busy")
+
+    broker = await _run(amqp_url, namespace, handler, [_event("a")])
+    try:
+        await _poll(lambda: len(attempts) == 3)
+        conn = await aio_pika.connect(amqp_url)
+        async with conn:
+            ch = await conn.channel()
+            dlq = await ch.declare_queue(dlq_name(namespace, "worker"), passive=True)
+
+            async def dead_lettered() -> aio_pika.abc.AbstractIncomingMessage:
+                while (msg := await dlq.get(fail=False)) is None:
+                    await asyncio.sleep(0.05)
+                return msg
+
+            msg = await asyncio.wait_for(dead_lettered(), 10)
+            assert msg.headers["x-photobus-reason"] == "retries exhausted: destination busy"
+            await msg.ack()
+        assert attempts == [1, 2, 3]
+    finally:
+        await broker.close()
+        await _delete_queues(amqp_url, namespace)
+
+
+async def test_poison_is_dead_lettered_without_retry(amqp_url: str, namespace: str) -> None:
+    calls = 0
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        nonlocal calls
+        calls += 1
+        raise Reject("cannot ever work")
+
+    broker = await _run(amqp_url, namespace, handler, [_event("a")])
+    try:
+        conn = await aio_pika.connect(amqp_url)
+        async with conn:
+            ch = await conn.channel()
+            dlq = await ch.declare_queue(dlq_name(namespace, "worker"), passive=True)
+            await _poll(lambda: calls == 1)
+            msg = None
+            async with asyncio.timeout(10):
+                while msg is None:
+                    msg = await dlq.get(fail=False)
+                    await asyncio.sleep(0.05)
+            assert msg.headers["x-photobus-reason"] == "cannot ever work"
+        assert calls == 1
+    finally:
+        await broker.close()
+        await _delete_queues(amqp_url, namespace)
+
+
+async def test_unparseable_message_is_dead_lettered(amqp_url: str, namespace: str) -> None:
+    async def handler(event: Event, delivery: Delivery) -> None:
+        raise AssertionError("must not be called for garbage")
+
+    broker = await _broker(amqp_url, namespace)
+    await broker.consume(SPEC, handler)
+    try:
+        conn = await aio_pika.connect(amqp_url)
+        async with conn:
+            ch = await conn.channel()
+            ex = await ch.get_exchange(f"{namespace}.events")
+            await ex.publish(aio_pika.Message(b"{not json"), "thumbnail.requested")
+            dlq = await ch.declare_queue(dlq_name(namespace, "worker"), passive=True)
+            msg = None
+            async with asyncio.timeout(10):
+                while msg is None:
+                    msg = await dlq.get(fail=False)
+                    await asyncio.sleep(0.05)
+            assert str(msg.headers["x-photobus-reason"]).startswith("invalid message")
+    finally:
+        await broker.close()
+        await _delete_queues(amqp_url, namespace)
+
+
+async def test_publish_without_a_bound_queue_is_an_error(amqp_url: str, namespace: str) -> None:
+    broker = Broker(url=amqp_url, namespace=namespace, producer="test", publish_timeout=5)
+    await broker.connect()
+    try:
+        with pytest.raises(PublishError, match="returned"):
+            await broker.publish(_event("nobody-listens"))
+    finally:
+        await broker.close()
+        await _delete_queues(amqp_url, namespace)
+
+
+async def test_publish_when_rabbitmq_is_unreachable_is_an_error() -> None:
+    broker = Broker(url="amqp://guest:guest@127.0.0.1:1/", namespace="x", producer="test")
+    with pytest.raises(PublishError):
+        await broker.publish(_event("a"))
+
+
+def test_retry_delay_grows_and_honours_retry_after() -> None:
+    d = Delivery(queue="q", attempt=1, max_attempts=4, redelivered=False, retry_delays=(1, 5, 30))
+    assert d.retry_delay() == 1
+    assert d.retry_delay(at_least=3) == 5
+    assert d.retry_delay(at_least=1000) == 30
+    last = Delivery(
+        queue="q", attempt=4, max_attempts=4, redelivered=False, retry_delays=(1, 5, 30)
+    )
+    assert last.is_last_attempt and last.retry_delay() is None
