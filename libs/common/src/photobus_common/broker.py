@@ -169,22 +169,25 @@ class Broker:
             and not self._channel.is_closed
         )
 
-    async def close(self, *, drain_timeout: float = 30.0) -> None:
-        """Stop consuming, let in-flight handlers finish, then close."""
+    async def stop_consuming(self, *, drain_timeout: float = 30.0) -> None:
+        """Cancel every consumer and wait for in-flight handlers (SIGTERM path)."""
         for queue, tag in self._consumers:
             try:
                 await queue.cancel(tag)
-            except (TimeoutError, AMQPError, RuntimeError):
+            except (AMQPError, RuntimeError, TimeoutError):
                 log.warning("could not cancel consumer %s cleanly", queue.name)
         self._consumers.clear()
         try:
             await asyncio.wait_for(self._idle.wait(), drain_timeout)
         except TimeoutError:
             log.warning(
-                "shutting down with %d messages in flight; they will be redelivered",
-                self._in_flight,
+                "stopping with %d messages in flight; RabbitMQ will redeliver them", self._in_flight
             )
-        if self._connection is not None:
+
+    async def close(self, *, drain_timeout: float = 30.0) -> None:
+        """Stop consuming, let in-flight handlers finish, then close the connection."""
+        await self.stop_consuming(drain_timeout=drain_timeout)
+        if self._connection is not None and not self._connection.is_closed:
             await self._connection.close()
 
     # -- publishing ------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""Wires the thumbnailer: blob store, broker, process pool, and the consumer."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from photobus_common.blobs import BlobStore, open_blob_store
+from photobus_common.broker import Broker
+from photobus_common.service import BLOBS, BROKER, new_app, with_blobs, with_broker
+from photobus_common.topology import THUMBNAILER, deployment_specs
+
+from photobus_thumbnailer.config import ThumbnailerSettings
+from photobus_thumbnailer.handlers import PRODUCER, ThumbnailHandler
+from photobus_thumbnailer.pool import RenderPool
+
+
+def create_app(
+    settings: ThumbnailerSettings, *, blobs: BlobStore | None = None, broker: Broker | None = None
+) -> web.Application:
+    app = new_app()
+    with_blobs(
+        app,
+        blobs
+        or open_blob_store(
+            settings.blob_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
+        ),
+    )
+    with_broker(
+        app,
+        broker
+        or Broker(
+            url=settings.amqp_url,
+            namespace=settings.namespace,
+            producer=PRODUCER,
+            publish_timeout=settings.publish_timeout,
+            topology=deployment_specs(settings.publishers),
+        ),
+    )
+
+    async def consuming(app: web.Application) -> AsyncIterator[None]:
+        pool = RenderPool(
+            settings.workers,
+            max_pixels=settings.max_pixels,
+            memory_limit_mb=settings.worker_memory_limit_mb,
+        )
+        handler = ThumbnailHandler(blobs=app[BLOBS], broker=app[BROKER], pool=pool)
+        # Two messages per worker: one decoding, one being fetched, so no core waits on I/O.
+        spec = dataclasses.replace(THUMBNAILER, prefetch=settings.workers * 2)
+        await app[BROKER].consume(spec, handler)
+        yield
+        # Stop taking messages and let in-flight renders finish before the pool goes.
+        await app[BROKER].stop_consuming()
+        pool.close()
+
+    app.cleanup_ctx.append(consuming)
+    return app

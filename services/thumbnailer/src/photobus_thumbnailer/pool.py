@@ -1,0 +1,62 @@
+"""The process pool that does all decoding and encoding, off the event loop.
+
+Each worker registers the HEIF opener once and runs under an address-space limit,
+so a decompression bomb that slips past the pixel budget fails one photo with a
+MemoryError instead of taking the machine down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import resource
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from photobus_thumbnailer.imaging import ImagingError, ImagingResult, make_renditions, register_heif
+
+
+def _init_worker(memory_limit_mb: int) -> None:
+    if memory_limit_mb > 0:
+        limit = memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    register_heif()
+
+
+def _render(data: bytes, max_pixels: int) -> ImagingResult:
+    try:
+        return make_renditions(data, max_pixels=max_pixels)
+    except MemoryError as e:
+        raise ImagingError(
+            "too_many_pixels", "decoding needed more memory than a photo may use"
+        ) from e
+
+
+class RenderPool:
+    def __init__(self, workers: int, *, max_pixels: int, memory_limit_mb: int) -> None:
+        self.workers = workers
+        self.max_pixels = max_pixels
+        self.memory_limit_mb = memory_limit_mb
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_init_worker,
+            initargs=(self.memory_limit_mb,),
+        )
+
+    async def render(self, data: bytes) -> ImagingResult:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, _render, data, self.max_pixels)
+        except BrokenProcessPool:
+            # A worker died (killed, or the kernel stopped it): start a fresh pool; the
+            # message is retried, and one that kills workers every time is dead-lettered.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+            raise
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
