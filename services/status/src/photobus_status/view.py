@@ -1,0 +1,442 @@
+"""The status view: a pure fold `apply(view, event) -> view`.
+
+Every field is a register that converges whatever the order or duplication of
+events: timestamps keep the min or max, outcomes keep the record that wins a
+fixed precedence (ties broken by event_id), and values from `job.accepted`
+override the ones inferred from later events only when they are set. The one
+order-dependent rule (a re-publish request moves a failed destination back to
+pending) compares `occurred_at` of the request and the failure, never the order
+in which they arrived, so it converges too.
+
+What the registers *mean* (delivery state, item and job progress) is derived in
+`photobus_status.progress`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from photobus_common.events import (
+    Event,
+    FetchRequested,
+    Frozen,
+    ImageMetadata,
+    ItemOptions,
+    JobAccepted,
+    MessageDeadLettered,
+    PhotoReceived,
+    PhotoRejected,
+    PublishFailed,
+    PublishRequested,
+    PublishRetrying,
+    PublishSkipped,
+    PublishSucceeded,
+    RenditionInfo,
+    ThumbnailCreated,
+    ThumbnailFailed,
+    ThumbnailRequested,
+)
+from pydantic import Field
+
+PHOTO_SCOPE = "*"
+"""Delivery facts that name no item apply to every item of the photo."""
+
+T = TypeVar("T")
+
+
+class Outcome(Frozen):
+    """One recorded fact (a publish outcome, a rejection, a failure)."""
+
+    at: datetime
+    event_id: str
+    reason: str | None = None
+    url: str | None = None
+    remote_id: str | None = None
+    duplicate: bool = False
+    retry_at: datetime | None = None
+    attempt: int | None = None
+
+
+def _latest(a: Outcome | None, b: Outcome | None) -> Outcome | None:
+    return _pick(a, b, max, lambda o: (o.at, o.event_id))
+
+
+def _pick(a: T | None, b: T | None, choose: Callable[..., T], key: Callable[[T], Any]) -> T | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return choose(a, b, key=key)
+
+
+def _min_time(a: datetime | None, b: datetime | None) -> datetime | None:
+    return _pick(a, b, min, lambda t: t)
+
+
+def _max_time(a: datetime | None, b: datetime | None) -> datetime | None:
+    return _pick(a, b, max, lambda t: t)
+
+
+class DeliveryFacts(Frozen):
+    """What happened to one (photo, destination), as a join-semilattice."""
+
+    succeeded: Outcome | None = None
+    failed: Outcome | None = None
+    skipped: Outcome | None = None
+    retrying: Outcome | None = None
+    requested_at: datetime | None = None
+
+    def join(self, other: DeliveryFacts) -> DeliveryFacts:
+        return DeliveryFacts(
+            # The original publish beats a duplicate; then the earliest.
+            succeeded=_pick(
+                self.succeeded, other.succeeded, min, lambda o: (o.duplicate, o.at, o.event_id)
+            ),
+            failed=_latest(self.failed, other.failed),
+            skipped=_latest(self.skipped, other.skipped),
+            retrying=_pick(
+                self.retrying, other.retrying, max, lambda o: (o.attempt or 0, o.at, o.event_id)
+            ),
+            requested_at=_max_time(self.requested_at, other.requested_at),
+        )
+
+
+class ThumbnailFacts(Frozen):
+    created_at: datetime | None = None
+    created_event_id: str | None = None
+    renditions: dict[str, RenditionInfo] = Field(default_factory=dict)
+    metadata: ImageMetadata | None = None
+    failed: Outcome | None = None
+    requested_at: datetime | None = None
+
+
+class PhotoRef(Frozen):
+    """One item (of one job) that received this photo."""
+
+    job_id: str
+    item_id: str
+    received_at: datetime
+    owner: str | None = None
+    options: ItemOptions = ItemOptions()
+
+
+class Original(Frozen):
+    blob_key: str
+    size: int
+    content_type: str
+    width: int
+    height: int
+
+
+class PhotoView(Frozen):
+    photo_id: str
+    first_seen: datetime
+    original: Original | None = None
+    refs: dict[str, PhotoRef] = Field(default_factory=dict)
+    thumbnail: ThumbnailFacts = ThumbnailFacts()
+    # scope (PHOTO_SCOPE or "<job_id>/<item_id>") -> destination -> facts
+    deliveries: dict[str, dict[str, DeliveryFacts]] = Field(default_factory=dict)
+
+
+class ItemView(Frozen):
+    item_id: str
+    source: Literal["upload", "url"] | None = None
+    filename: str | None = None
+    url: str | None = None
+    photo_id: str | None = None
+    received_at: datetime | None = None
+    options: ItemOptions | None = None
+    rejected: Outcome | None = None
+    dead_lettered: Outcome | None = None
+
+
+class JobView(Frozen):
+    job_id: str
+    created: datetime
+    accepted: bool = False
+    owner: str | None = None
+    options: ItemOptions | None = None
+    items: dict[str, ItemView] = Field(default_factory=dict)
+    dead_letters: tuple[str, ...] = ()
+
+
+class StatusView(Frozen):
+    jobs: dict[str, JobView] = Field(default_factory=dict)
+    photos: dict[str, PhotoView] = Field(default_factory=dict)
+
+
+def scope_of(job_id: str | None, item_id: str | None) -> str:
+    return f"{job_id}/{item_id}" if job_id and item_id else PHOTO_SCOPE
+
+
+def fold(events: Iterable[Event], view: StatusView | None = None) -> StatusView:
+    result = view or StatusView()
+    for event in events:
+        result = apply(result, event)
+    return result
+
+
+def apply(view: StatusView, event: Event) -> StatusView:
+    """Return the view with `event` folded in; `view` is left untouched."""
+    at, eid = event.occurred_at, str(event.event_id)
+    match event:
+        case JobAccepted():
+            view = _update_job(view, event.job_id, at, lambda job: _accept(job, event))
+        case FetchRequested():
+            view = _update_item(view, event.job_id, event.item_id, at, event.owner, _fetch(event))
+        case PhotoReceived():
+            view = _update_item(view, event.job_id, event.item_id, at, event.owner, _receive(event))
+            if event.job_id:
+                ref = PhotoRef(
+                    job_id=event.job_id,
+                    item_id=event.item_id,
+                    received_at=at,
+                    owner=event.owner,
+                    options=event.options,
+                )
+                view = _update_photo(view, event.photo_id, at, lambda p: _add_ref(p, ref, event))
+        case PhotoRejected():
+            fact = Outcome(at=at, event_id=eid, reason=_reason(event.reason, event.detail))
+            view = _update_item(
+                view,
+                event.job_id,
+                event.item_id,
+                at,
+                None,
+                lambda i: i.model_copy(update={"rejected": _latest(i.rejected, fact)}),
+            )
+        case ThumbnailCreated():
+            view = _update_photo(view, event.photo_id, at, lambda p: _thumbnail_created(p, event))
+        case ThumbnailFailed():
+            fact = Outcome(at=at, event_id=eid, reason=_reason(event.reason, event.detail))
+            view = _update_photo(view, event.photo_id, at, lambda p: _thumbnail_failed(p, fact))
+        case ThumbnailRequested():
+            view = _update_photo(view, event.photo_id, at, lambda p: _thumbnail_requested(p, at))
+        case (
+            PublishSucceeded()
+            | PublishRetrying()
+            | PublishFailed()
+            | PublishSkipped()
+            | PublishRequested()
+        ):
+            scope = scope_of(event.job_id, event.item_id)
+            facts = _delivery_facts(event)
+            view = _update_photo(
+                view,
+                event.photo_id,
+                at,
+                lambda p: _add_delivery(p, scope, event.destination, facts),
+            )
+        case MessageDeadLettered():
+            view = _dead_lettered(view, event)
+    return view
+
+
+def _reason(code: str, detail: str) -> str:
+    return f"{code}: {detail}" if detail else code
+
+
+def _update_job(
+    view: StatusView, job_id: str | None, at: datetime, change: Callable[[JobView], JobView]
+) -> StatusView:
+    if not job_id:
+        return view
+    job = view.jobs.get(job_id) or JobView(job_id=job_id, created=at)
+    job = change(job.model_copy(update={"created": min(job.created, at)}))
+    return view.model_copy(update={"jobs": {**view.jobs, job_id: job}})
+
+
+def _update_item(
+    view: StatusView,
+    job_id: str | None,
+    item_id: str,
+    at: datetime,
+    owner: str | None,
+    change: Callable[[ItemView], ItemView],
+) -> StatusView:
+    def on_job(job: JobView) -> JobView:
+        item = change(job.items.get(item_id) or ItemView(item_id=item_id))
+        update: dict[str, Any] = {"items": {**job.items, item_id: item}}
+        if not job.accepted and owner is not None:
+            update["owner"] = min(owner, job.owner) if job.owner else owner
+        return job.model_copy(update=update)
+
+    return _update_job(view, job_id, at, on_job)
+
+
+def _update_photo(
+    view: StatusView, photo_id: str, at: datetime, change: Callable[[PhotoView], PhotoView]
+) -> StatusView:
+    photo = view.photos.get(photo_id) or PhotoView(photo_id=photo_id, first_seen=at)
+    photo = change(photo.model_copy(update={"first_seen": min(photo.first_seen, at)}))
+    return view.model_copy(update={"photos": {**view.photos, photo_id: photo}})
+
+
+def _accept(job: JobView, event: JobAccepted) -> JobView:
+    items = dict(job.items)
+    for declared in event.items:
+        item = items.get(declared.item_id) or ItemView(item_id=declared.item_id)
+        # Declared values are authoritative; inferred ones only fill gaps.
+        items[declared.item_id] = item.model_copy(
+            update={
+                "source": declared.source,
+                "filename": declared.filename or item.filename,
+                "url": declared.url or item.url,
+            }
+        )
+    return job.model_copy(
+        update={"accepted": True, "owner": event.owner, "options": event.options, "items": items}
+    )
+
+
+def _fetch(event: FetchRequested) -> Callable[[ItemView], ItemView]:
+    def change(item: ItemView) -> ItemView:
+        return item.model_copy(
+            update={
+                "source": item.source or "url",
+                "url": item.url or event.url,
+                "options": item.options or event.options,
+            }
+        )
+
+    return change
+
+
+def _receive(event: PhotoReceived) -> Callable[[ItemView], ItemView]:
+    inferred = "url" if event.source_url else "upload"
+
+    def change(item: ItemView) -> ItemView:
+        return item.model_copy(
+            update={
+                "source": item.source or inferred,
+                "filename": item.filename or event.filename,
+                "url": item.url or event.source_url,
+                "photo_id": event.photo_id,
+                "received_at": _min_time(item.received_at, event.occurred_at),
+                "options": event.options,  # the received photo's options win over the fetch's
+            }
+        )
+
+    return change
+
+
+def _add_ref(photo: PhotoView, ref: PhotoRef, event: PhotoReceived) -> PhotoView:
+    key = scope_of(ref.job_id, ref.item_id)
+    known = photo.refs.get(key)
+    if known is not None and known.received_at <= ref.received_at:
+        ref = known
+    original = Original(
+        blob_key=event.blob_key,
+        size=event.size,
+        content_type=event.content_type,
+        width=event.width,
+        height=event.height,
+    )
+    return photo.model_copy(
+        update={"refs": {**photo.refs, key: ref}, "original": photo.original or original}
+    )
+
+
+def _thumbnail_created(photo: PhotoView, event: ThumbnailCreated) -> PhotoView:
+    thumb = photo.thumbnail
+    mine = (event.occurred_at, str(event.event_id))
+    if thumb.created_at is not None and (thumb.created_at, thumb.created_event_id or "") >= mine:
+        return photo  # a newer rendering is already recorded
+    thumb = thumb.model_copy(
+        update={
+            "created_at": event.occurred_at,
+            "created_event_id": str(event.event_id),
+            "renditions": {r.name: r for r in event.renditions},
+            "metadata": event.metadata,
+        }
+    )
+    return photo.model_copy(update={"thumbnail": thumb})
+
+
+def _thumbnail_failed(photo: PhotoView, fact: Outcome) -> PhotoView:
+    failed = _latest(photo.thumbnail.failed, fact)
+    return photo.model_copy(
+        update={"thumbnail": photo.thumbnail.model_copy(update={"failed": failed})}
+    )
+
+
+def _thumbnail_requested(photo: PhotoView, at: datetime) -> PhotoView:
+    requested = _max_time(photo.thumbnail.requested_at, at)
+    thumb = photo.thumbnail.model_copy(update={"requested_at": requested})
+    return photo.model_copy(update={"thumbnail": thumb})
+
+
+def _delivery_facts(
+    event: PublishSucceeded | PublishRetrying | PublishFailed | PublishSkipped | PublishRequested,
+) -> DeliveryFacts:
+    at, eid = event.occurred_at, str(event.event_id)
+    match event:
+        case PublishSucceeded():
+            return DeliveryFacts(
+                succeeded=Outcome(
+                    at=at,
+                    event_id=eid,
+                    url=event.url,
+                    remote_id=event.remote_id,
+                    duplicate=event.duplicate,
+                    attempt=event.attempt,
+                )
+            )
+        case PublishRetrying():
+            retry = Outcome(
+                at=at,
+                event_id=eid,
+                reason=event.reason,
+                retry_at=event.retry_at,
+                attempt=event.attempt,
+            )
+            return DeliveryFacts(retrying=retry)
+        case PublishFailed():
+            reason = event.reason if event.permanent else f"gave up: {event.reason}"
+            failed = Outcome(at=at, event_id=eid, reason=reason, attempt=event.attempt)
+            return DeliveryFacts(failed=failed)
+        case PublishSkipped():
+            return DeliveryFacts(skipped=Outcome(at=at, event_id=eid, reason=event.reason))
+        case PublishRequested():
+            return DeliveryFacts(requested_at=at)
+
+
+def _add_delivery(
+    photo: PhotoView, scope: str, destination: str, facts: DeliveryFacts
+) -> PhotoView:
+    by_destination = dict(photo.deliveries.get(scope, {}))
+    known = by_destination.get(destination)
+    by_destination[destination] = known.join(facts) if known else facts
+    return photo.model_copy(update={"deliveries": {**photo.deliveries, scope: by_destination}})
+
+
+def _dead_lettered(view: StatusView, event: MessageDeadLettered) -> StatusView:
+    """Attach a poison message to the most precise thing it names, as a failure."""
+    at = event.occurred_at
+    fact = Outcome(at=at, event_id=str(event.event_id), reason=f"dead_lettered: {event.reason}")
+    if event.photo_id and event.destination:
+        scope = scope_of(event.job_id, event.item_id)
+        facts = DeliveryFacts(failed=fact)
+        return _update_photo(
+            view,
+            event.photo_id,
+            at,
+            lambda p: _add_delivery(p, scope, str(event.destination), facts),
+        )
+    if event.item_id and event.job_id:
+        return _update_item(
+            view,
+            event.job_id,
+            event.item_id,
+            at,
+            None,
+            lambda i: i.model_copy(update={"dead_lettered": _latest(i.dead_lettered, fact)}),
+        )
+    if event.photo_id:
+        return _update_photo(view, event.photo_id, at, lambda p: _thumbnail_failed(p, fact))
+
+    def note(job: JobView) -> JobView:
+        reasons = sorted({*job.dead_letters, fact.reason or ""})
+        return job.model_copy(update={"dead_letters": tuple(reasons)})
+
+    return _update_job(view, event.job_id, at, note)
