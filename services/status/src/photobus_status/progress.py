@@ -183,13 +183,13 @@ def item_state(job: JobView, item: ItemView, photo: PhotoView | None, required: 
     return ItemState(
         state=state,
         reason=reason,
-        duplicate=_is_duplicate(photo, scope),
+        duplicate=is_duplicate(photo, scope),
         finished=finished,
         destinations=destinations,
     )
 
 
-def _is_duplicate(photo: PhotoView, scope: str) -> bool:
+def is_duplicate(photo: PhotoView, scope: str) -> bool:
     """True when another item received the same bytes earlier."""
     mine = photo.refs.get(scope)
     if mine is None:

@@ -140,6 +140,7 @@ class PhotoView(Frozen):
 
 class ItemView(Frozen):
     item_id: str
+    position: int | None = None  # its place in the job as declared
     source: Literal["upload", "url"] | None = None
     filename: str | None = None
     url: str | None = None
@@ -274,12 +275,13 @@ def _update_photo(
 
 def _accept(job: JobView, event: JobAccepted) -> JobView:
     items = dict(job.items)
-    for declared in event.items:
+    for position, declared in enumerate(event.items):
         item = items.get(declared.item_id) or ItemView(item_id=declared.item_id)
         # Declared values are authoritative; inferred ones only fill gaps.
         items[declared.item_id] = item.model_copy(
             update={
                 "source": declared.source,
+                "position": position,
                 "filename": declared.filename or item.filename,
                 "url": declared.url or item.url,
             }
