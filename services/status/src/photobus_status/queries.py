@@ -1,0 +1,282 @@
+"""The read side of the job view: jobs, photos, and the seed-compatible summaries.
+
+Statuses come from the columns `photobus_status.store` derived when it wrote;
+thumbnails and per-destination details are rendered from the stored documents.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+from photobus_common.events import ImageMetadata, ItemOptions
+from pydantic import BaseModel
+
+from photobus_status.progress import (
+    Delivery,
+    is_duplicate,
+    item_destinations,
+    photo_destinations,
+)
+from photobus_status.progress import requested_destinations as requested_of
+from photobus_status.store import Connection
+from photobus_status.view import JobView, PhotoView, scope_of
+
+
+class InvalidCursorError(ValueError):
+    """The pagination cursor was not one this service handed out."""
+
+
+class DestinationDoc(BaseModel):
+    state: str
+    url: str | None = None
+    remote_id: str | None = None
+    duplicate: bool = False
+    reason: str | None = None
+    retry_at: datetime | None = None
+    attempt: int | None = None
+
+
+class RenditionDoc(BaseModel):
+    key: str
+    width: int
+    height: int
+    format: str
+
+
+class ItemDoc(BaseModel):
+    item_id: str
+    source: Literal["upload", "url"] | None
+    filename: str | None
+    url: str | None
+    photo_id: str | None
+    state: str
+    reason: str | None
+    duplicate: bool
+    thumbnails: dict[str, RenditionDoc]
+    metadata: ImageMetadata | None
+    destinations: dict[str, DestinationDoc]
+
+
+class JobDoc(BaseModel):
+    job_id: str
+    status: str
+    created: datetime
+    finished: datetime | None
+    options: ItemOptions | None
+    items: list[ItemDoc]
+
+
+class PhotoDoc(BaseModel):
+    photo_id: str
+    created: datetime
+    state: str
+    content_type: str | None
+    width: int | None
+    height: int | None
+    size: int | None
+    thumbnail_state: str
+    thumbnail_reason: str | None
+    thumbnails: dict[str, RenditionDoc]
+    metadata: ImageMetadata | None
+    tags: list[str]
+    titles: list[str]
+    destinations: dict[str, DestinationDoc]
+    jobs: list[str]
+
+
+class PhotoPage(BaseModel):
+    photos: list[PhotoDoc]
+    next_cursor: str | None
+
+
+def _destination_doc(d: Delivery) -> DestinationDoc:
+    return DestinationDoc.model_validate(d.model_dump(exclude={"updated_at"}))
+
+
+def _thumbnails(photo: PhotoView | None) -> dict[str, RenditionDoc]:
+    if photo is None:
+        return {}
+    renditions = photo.thumbnail.renditions
+    return {n: RenditionDoc.model_validate(r.model_dump()) for n, r in renditions.items()}
+
+
+async def _photos(conn: Connection, photo_ids: list[str]) -> dict[str, PhotoView]:
+    rows = await conn.fetch("SELECT doc FROM photos WHERE photo_id = ANY($1::text[])", photo_ids)
+    return {p.photo_id: p for p in (PhotoView.model_validate(r["doc"]) for r in rows)}
+
+
+async def get_job(pool: asyncpg.Pool, job_id: str, *, owner: str | None = None) -> JobDoc | None:
+    """The job as its owner sees it; None when missing or owned by someone else."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT status, finished_at, doc FROM jobs WHERE job_id = $1", job_id
+        )
+        if row is None:
+            return None
+        job = JobView.model_validate(row["doc"])
+        if owner is not None and job.owner != owner:
+            return None
+        items = await conn.fetch(
+            "SELECT item_id, state, reason FROM items WHERE job_id = $1", job_id
+        )
+        photos = await _photos(conn, [i.photo_id for i in job.items.values() if i.photo_id])
+    states = {r["item_id"]: (r["state"], r["reason"]) for r in items}
+    ordered = sorted(
+        job.items.values(), key=lambda i: (i.position is None, i.position or 0, i.item_id)
+    )
+    docs = []
+    for item in ordered:
+        photo = photos.get(item.photo_id or "")
+        scope = scope_of(job_id, item.item_id)
+        destinations = item_destinations(photo, scope, requested_of(item, job))
+        state, reason = states.get(item.item_id, ("pending", None))
+        docs.append(
+            ItemDoc(
+                item_id=item.item_id,
+                source=item.source,
+                filename=item.filename,
+                url=item.url,
+                photo_id=item.photo_id,
+                state=state,
+                reason=reason,
+                duplicate=is_duplicate(photo, scope) if photo else False,
+                thumbnails=_thumbnails(photo),
+                metadata=photo.thumbnail.metadata if photo else None,
+                destinations={d: _destination_doc(v) for d, v in destinations.items()},
+            )
+        )
+    return JobDoc(
+        job_id=job_id,
+        status=row["status"],
+        created=job.created,
+        finished=row["finished_at"],
+        options=job.options,
+        items=docs,
+    )
+
+
+def _photo_doc(row: asyncpg.Record, owner: str | None) -> PhotoDoc:
+    photo = PhotoView.model_validate(row["doc"])
+    original = photo.original
+    refs = [r for r in photo.refs.values() if owner is None or r.owner == owner]
+    return PhotoDoc(
+        photo_id=photo.photo_id,
+        created=photo.first_seen,
+        state=row["state"],
+        content_type=original.content_type if original else None,
+        width=original.width if original else None,
+        height=original.height if original else None,
+        size=original.size if original else None,
+        thumbnail_state=row["thumbnail_state"],
+        thumbnail_reason=row["thumbnail_reason"],
+        thumbnails=_thumbnails(photo),
+        metadata=photo.thumbnail.metadata,
+        tags=list(row["tags"]),
+        titles=list(row["titles"]),
+        destinations={d: _destination_doc(v) for d, v in photo_destinations(photo).items()},
+        jobs=sorted({r.job_id for r in refs}),
+    )
+
+
+async def get_photo(pool: asyncpg.Pool, photo_id: str, *, owner: str | None) -> PhotoDoc | None:
+    row = await pool.fetchrow("SELECT * FROM photos WHERE photo_id = $1", photo_id)
+    if row is None or (owner is not None and owner not in row["owners"]):
+        return None
+    return _photo_doc(row, owner)
+
+
+def encode_cursor(created: datetime, photo_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created.isoformat()}|{photo_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, photo_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created), photo_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursorError("the cursor is not valid; start again without one") from exc
+
+
+async def list_photos(
+    pool: asyncpg.Pool,
+    *,
+    owner: str | None = None,
+    tag: str | None = None,
+    destination: str | None = None,
+    state: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> PhotoPage:
+    """Photos newest first. `state` filters the destination's state when one is given,
+    else the photo's overall state. Raises InvalidCursorError for a forged cursor."""
+    after_created, after_id = decode_cursor(cursor) if cursor else (None, None)
+    rows = await pool.fetch(
+        """
+        SELECT * FROM photos p
+        WHERE ($1::text IS NULL OR p.owners @> ARRAY[$1::text])
+          AND ($2::text IS NULL OR p.tags @> ARRAY[$2::text])
+          AND ($3::text IS NULL OR EXISTS (
+                SELECT 1 FROM deliveries d
+                WHERE d.photo_id = p.photo_id AND d.destination = $3
+                  AND ($4::text IS NULL OR d.state = $4)))
+          AND ($4::text IS NULL OR $3::text IS NOT NULL OR p.state = $4)
+          AND ($5::timestamptz IS NULL OR (p.created_at, p.photo_id) < ($5, $6::text))
+        ORDER BY p.created_at DESC, p.photo_id DESC
+        LIMIT $7
+        """,
+        owner,
+        tag,
+        destination,
+        state,
+        after_created,
+        after_id,
+        limit + 1,
+    )
+    page = [_photo_doc(r, owner) for r in rows[:limit]]
+    more = len(rows) > limit
+    next_cursor = encode_cursor(page[-1].created, page[-1].photo_id) if more and page else None
+    return PhotoPage(photos=page, next_cursor=next_cursor)
+
+
+_SEED_STATUS = {"accepted": "pending"}
+_SEED_BUCKET = {"completed": "completed", "partial": "completed", "failed": "failed"}
+
+
+async def seed_job_summary(pool: asyncpg.Pool, job_id: str) -> dict[str, Any] | None:
+    """The seed's `GET /v1/images/uploaded/{id}` shape. A completed item is listed by
+    its Imgur link when it has one (as the seed did), otherwise by its source."""
+    job = await get_job(pool, job_id)
+    if job is None:
+        return None
+    uploaded: dict[str, list[str]] = {"pending": [], "completed": [], "failed": []}
+    for item in job.items:
+        bucket = _SEED_BUCKET.get(item.state, "pending")
+        source = item.url or item.filename or item.item_id
+        imgur = item.destinations.get("imgur")
+        link = imgur.url if imgur and imgur.state == "published" else None
+        uploaded[bucket].append(link if bucket == "completed" and link else source)
+    return {
+        "id": job.job_id,
+        "status": _SEED_STATUS.get(job.status, job.status),
+        "created": job.created.isoformat(),
+        "finished": job.finished.isoformat() if job.finished else None,
+        "uploaded": uploaded,
+    }
+
+
+async def imgur_links(pool: asyncpg.Pool, owner: str | None) -> list[str]:
+    """Every published Imgur link, newest publish first (the seed's `GET /v1/images`)."""
+    rows = await pool.fetch(
+        """
+        SELECT d.url FROM deliveries d JOIN photos p USING (photo_id)
+        WHERE d.destination = 'imgur' AND d.state = 'published' AND d.url IS NOT NULL
+          AND ($1::text IS NULL OR p.owners @> ARRAY[$1::text])
+        ORDER BY d.updated_at DESC NULLS LAST, d.photo_id
+        """,
+        owner,
+    )
+    return [r["url"] for r in rows]
