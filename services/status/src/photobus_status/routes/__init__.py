@@ -1,0 +1,70 @@
+"""The status HTTP API: what every route module shares.
+
+Errors are JSON `{"error", "detail"}` everywhere, including aiohttp's own 404/405.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from photobus_status.config import StatusSettings
+from photobus_status.live import JobChanges
+
+SETTINGS = web.AppKey("settings", StatusSettings)
+CHANGES = web.AppKey("job_changes", JobChanges)
+
+PHOTO_ID = re.compile(r"[0-9a-f]{64}")
+RENDITIONS: frozenset[str] = frozenset({"thumb", "preview"})
+
+
+def error(
+    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response({"error": code, "detail": detail}, status=status, headers=headers)
+
+
+def not_found(what: str) -> web.Response:
+    return error(404, "not_found", f"no {what} with this id; check the id")
+
+
+def is_photo_id(value: str) -> bool:
+    return PHOTO_ID.fullmatch(value) is not None
+
+
+def owner_of(request: web.Request) -> str | None:
+    """The authenticated caller, when an auth middleware set one; None = sees everything."""
+    owner = request.get("owner")
+    return owner if isinstance(owner, str) else None
+
+
+def rendition_url(photo_id: str, name: str) -> str:
+    return f"/v1/photos/{photo_id}/renditions/{name}"
+
+
+def add_rendition_urls(photo_id: str | None, thumbnails: dict[str, Any]) -> None:
+    if photo_id is None:
+        return
+    for name, rendition in thumbnails.items():
+        if isinstance(rendition, dict):
+            rendition["url"] = rendition_url(photo_id, name)
+
+
+@web.middleware
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        code = e.reason.lower().replace(" ", "_")
+        return error(e.status, code, e.text or e.reason, headers=_kept_headers(e))
+
+
+def _kept_headers(e: web.HTTPException) -> dict[str, str]:
+    return {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}

@@ -1,0 +1,73 @@
+"""`GET /v1/jobs/{job_id}` and its live progress, `GET /v1/jobs/{job_id}/events` (SSE)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse, sse_response
+from photobus_common.service import PG_POOL
+
+from photobus_status import queries
+from photobus_status.routes import CHANGES, add_rendition_urls, not_found, owner_of
+
+TERMINAL: frozenset[str] = frozenset({"completed", "partial", "failed"})
+PING_SECONDS = 15.0
+# How often a stream notices a client that went away, and re-reads the job anyway
+# (a safety net should a notification ever be missed).
+DISCONNECT_CHECK_SECONDS = 1.0
+RECHECK_SECONDS = 15.0
+
+routes = web.RouteTableDef()
+
+
+async def job_json(request: web.Request, job_id: str) -> dict[str, Any] | None:
+    doc = await queries.get_job(request.app[PG_POOL], job_id, owner=owner_of(request))
+    if doc is None:
+        return None
+    body = doc.model_dump(mode="json")
+    for item in body["items"]:
+        add_rendition_urls(item.get("photo_id"), item.get("thumbnails", {}))
+    return body
+
+
+@routes.get("/v1/jobs/{job_id}")
+async def get_job(request: web.Request) -> web.Response:
+    body = await job_json(request, request.match_info["job_id"])
+    return not_found("job") if body is None else web.json_response(body)
+
+
+@routes.get("/v1/jobs/{job_id}/events")
+async def job_events(request: web.Request) -> web.StreamResponse:
+    """`event: job` now and on every change; `event: end` once the job is terminal."""
+    job_id = request.match_info["job_id"]
+    # Subscribe before the first read, so a change between the two is not missed.
+    with request.app[CHANGES].subscribe(job_id) as changes:
+        body = await job_json(request, job_id)
+        if body is None:
+            return not_found("job")
+        async with sse_response(request, ping_interval=PING_SECONDS) as stream:
+            sent = None
+            read_at = time.monotonic()
+            while body is not None:
+                text = json.dumps(body, separators=(",", ":"))
+                if text != sent:
+                    await stream.send(text, event="job")
+                    sent = text
+                if body["status"] in TERMINAL:
+                    await stream.send(json.dumps({"status": body["status"]}), event="end")
+                    break
+                changed = await changes.wait(DISCONNECT_CHECK_SECONDS)
+                if _gone(request, stream):
+                    break
+                if changed or time.monotonic() - read_at >= RECHECK_SECONDS:
+                    body = await job_json(request, job_id)
+                    read_at = time.monotonic()
+        return stream
+
+
+def _gone(request: web.Request, stream: EventSourceResponse) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing() or not stream.is_connected()
