@@ -160,7 +160,8 @@ def _progress(
     done = all(d.state in TERMINAL_DELIVERY for d in wanted)
     if thumb == "pending" or (required and not done):
         return "processing", reason
-    if wanted and all(d.state == "failed" for d in wanted):
+    attempted = [d for d in wanted if d.state != "skipped"]
+    if attempted and all(d.state == "failed" for d in attempted):
         return "failed", reason
     return ("partial" if failures else "completed"), reason
 
