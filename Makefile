@@ -2,13 +2,14 @@
 # Both set up what they need first: uv, the virtual environment, the database.
 
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# Recursive (=): looked up at each use, so a uv installed by the `uv` target is found.
+UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
 .PHONY: setup uv venv db run test bench lint typecheck clean
 
 uv:
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
 venv: uv
 	@$(UV) sync --all-packages --frozen --quiet
