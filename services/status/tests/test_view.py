@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from photobus_common.events import Event, JobItem, MessageDeadLettered
 from photobus_status.progress import ItemState, item_state, job_status, photo_state
-from photobus_status.view import StatusView, fold
+from photobus_status.view import fold
+from photobus_status.view_models import StatusView
 
 from services.status.tests.histories import (
     accepted,

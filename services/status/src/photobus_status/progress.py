@@ -14,7 +14,7 @@ from typing import Literal
 from photobus_common.events import Frozen
 from pydantic import Field
 
-from photobus_status.view import (
+from photobus_status.view_models import (
     PHOTO_SCOPE,
     DeliveryFacts,
     ItemView,

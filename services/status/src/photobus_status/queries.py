@@ -23,7 +23,7 @@ from photobus_status.progress import (
 )
 from photobus_status.progress import requested_destinations as requested_of
 from photobus_status.store import Connection
-from photobus_status.view import JobView, PhotoView, scope_of
+from photobus_status.view_models import JobView, PhotoView, scope_of
 
 
 class InvalidCursorError(ValueError):

@@ -24,7 +24,8 @@ from photobus_status.progress import (
     photo_state,
     thumbnail_state,
 )
-from photobus_status.view import JobView, PhotoView, StatusView, fold
+from photobus_status.view import fold
+from photobus_status.view_models import JobView, PhotoView, StatusView
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 """A plain connection or one borrowed from a pool."""

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 from photobus_common.events import (
     Event,
     FetchRequested,
-    Frozen,
-    ImageMetadata,
-    ItemOptions,
     JobAccepted,
     MessageDeadLettered,
     PhotoReceived,
@@ -33,141 +30,25 @@ from photobus_common.events import (
     PublishRetrying,
     PublishSkipped,
     PublishSucceeded,
-    RenditionInfo,
     ThumbnailCreated,
     ThumbnailFailed,
     ThumbnailRequested,
 )
-from pydantic import Field
 
-PHOTO_SCOPE = "*"
-"""Delivery facts that name no item apply to every item of the photo."""
-
-T = TypeVar("T")
-
-
-class Outcome(Frozen):
-    """One recorded fact (a publish outcome, a rejection, a failure)."""
-
-    at: datetime
-    event_id: str
-    reason: str | None = None
-    url: str | None = None
-    remote_id: str | None = None
-    duplicate: bool = False
-    retry_at: datetime | None = None
-    attempt: int | None = None
-
-
-def _latest(a: Outcome | None, b: Outcome | None) -> Outcome | None:
-    return _pick(a, b, max, lambda o: (o.at, o.event_id))
-
-
-def _pick(a: T | None, b: T | None, choose: Callable[..., T], key: Callable[[T], Any]) -> T | None:
-    if a is None or b is None:
-        return a if b is None else b
-    return choose(a, b, key=key)
-
-
-def _min_time(a: datetime | None, b: datetime | None) -> datetime | None:
-    return _pick(a, b, min, lambda t: t)
-
-
-def _max_time(a: datetime | None, b: datetime | None) -> datetime | None:
-    return _pick(a, b, max, lambda t: t)
-
-
-class DeliveryFacts(Frozen):
-    """What happened to one (photo, destination), as a join-semilattice."""
-
-    succeeded: Outcome | None = None
-    failed: Outcome | None = None
-    skipped: Outcome | None = None
-    retrying: Outcome | None = None
-    requested_at: datetime | None = None
-
-    def join(self, other: DeliveryFacts) -> DeliveryFacts:
-        return DeliveryFacts(
-            # The original publish beats a duplicate; then the earliest.
-            succeeded=_pick(
-                self.succeeded, other.succeeded, min, lambda o: (o.duplicate, o.at, o.event_id)
-            ),
-            failed=_latest(self.failed, other.failed),
-            skipped=_latest(self.skipped, other.skipped),
-            retrying=_pick(
-                self.retrying, other.retrying, max, lambda o: (o.attempt or 0, o.at, o.event_id)
-            ),
-            requested_at=_max_time(self.requested_at, other.requested_at),
-        )
-
-
-class ThumbnailFacts(Frozen):
-    created_at: datetime | None = None
-    created_event_id: str | None = None
-    renditions: dict[str, RenditionInfo] = Field(default_factory=dict)
-    metadata: ImageMetadata | None = None
-    failed: Outcome | None = None
-    requested_at: datetime | None = None
-
-
-class PhotoRef(Frozen):
-    """One item (of one job) that received this photo."""
-
-    job_id: str
-    item_id: str
-    received_at: datetime
-    owner: str | None = None
-    options: ItemOptions = ItemOptions()
-
-
-class Original(Frozen):
-    blob_key: str
-    size: int
-    content_type: str
-    width: int
-    height: int
-
-
-class PhotoView(Frozen):
-    photo_id: str
-    first_seen: datetime
-    original: Original | None = None
-    refs: dict[str, PhotoRef] = Field(default_factory=dict)
-    thumbnail: ThumbnailFacts = ThumbnailFacts()
-    # scope (PHOTO_SCOPE or "<job_id>/<item_id>") -> destination -> facts
-    deliveries: dict[str, dict[str, DeliveryFacts]] = Field(default_factory=dict)
-
-
-class ItemView(Frozen):
-    item_id: str
-    position: int | None = None  # its place in the job as declared
-    source: Literal["upload", "url"] | None = None
-    filename: str | None = None
-    url: str | None = None
-    photo_id: str | None = None
-    received_at: datetime | None = None
-    options: ItemOptions | None = None
-    rejected: Outcome | None = None
-    dead_lettered: Outcome | None = None
-
-
-class JobView(Frozen):
-    job_id: str
-    created: datetime
-    accepted: bool = False
-    owner: str | None = None
-    options: ItemOptions | None = None
-    items: dict[str, ItemView] = Field(default_factory=dict)
-    dead_letters: tuple[str, ...] = ()
-
-
-class StatusView(Frozen):
-    jobs: dict[str, JobView] = Field(default_factory=dict)
-    photos: dict[str, PhotoView] = Field(default_factory=dict)
-
-
-def scope_of(job_id: str | None, item_id: str | None) -> str:
-    return f"{job_id}/{item_id}" if job_id and item_id else PHOTO_SCOPE
+from photobus_status.view_models import (
+    DeliveryFacts,
+    ItemView,
+    JobView,
+    Original,
+    Outcome,
+    PhotoRef,
+    PhotoView,
+    StatusView,
+    latest,
+    max_time,
+    min_time,
+    scope_of,
+)
 
 
 def fold(events: Iterable[Event], view: StatusView | None = None) -> StatusView:
@@ -204,7 +85,7 @@ def apply(view: StatusView, event: Event) -> StatusView:
                 event.item_id,
                 at,
                 None,
-                lambda i: i.model_copy(update={"rejected": _latest(i.rejected, fact)}),
+                lambda i: i.model_copy(update={"rejected": latest(i.rejected, fact)}),
             )
         case ThumbnailCreated():
             view = _update_photo(view, event.photo_id, at, lambda p: _thumbnail_created(p, event))
@@ -314,7 +195,7 @@ def _receive(event: PhotoReceived) -> Callable[[ItemView], ItemView]:
                 "filename": item.filename or event.filename,
                 "url": item.url or event.source_url,
                 "photo_id": event.photo_id,
-                "received_at": _min_time(item.received_at, event.occurred_at),
+                "received_at": min_time(item.received_at, event.occurred_at),
                 "options": event.options,  # the received photo's options win over the fetch's
             }
         )
@@ -356,14 +237,14 @@ def _thumbnail_created(photo: PhotoView, event: ThumbnailCreated) -> PhotoView:
 
 
 def _thumbnail_failed(photo: PhotoView, fact: Outcome) -> PhotoView:
-    failed = _latest(photo.thumbnail.failed, fact)
+    failed = latest(photo.thumbnail.failed, fact)
     return photo.model_copy(
         update={"thumbnail": photo.thumbnail.model_copy(update={"failed": failed})}
     )
 
 
 def _thumbnail_requested(photo: PhotoView, at: datetime) -> PhotoView:
-    requested = _max_time(photo.thumbnail.requested_at, at)
+    requested = max_time(photo.thumbnail.requested_at, at)
     thumb = photo.thumbnail.model_copy(update={"requested_at": requested})
     return photo.model_copy(update={"thumbnail": thumb})
 
@@ -432,7 +313,7 @@ def _dead_lettered(view: StatusView, event: MessageDeadLettered) -> StatusView:
             event.item_id,
             at,
             None,
-            lambda i: i.model_copy(update={"dead_lettered": _latest(i.dead_lettered, fact)}),
+            lambda i: i.model_copy(update={"dead_lettered": latest(i.dead_lettered, fact)}),
         )
     if event.photo_id:
         return _update_photo(view, event.photo_id, at, lambda p: _thumbnail_failed(p, fact))
