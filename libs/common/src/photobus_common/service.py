@@ -30,8 +30,13 @@ PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 READINESS = web.AppKey("readiness", list[tuple[str, ReadinessCheck]])
 
 
-def new_app(*, middlewares: Sequence[object] = ()) -> web.Application:
-    app = web.Application(middlewares=[metrics_middleware, *middlewares])  # type: ignore[list-item]
+def new_app(
+    *, middlewares: Sequence[object] = (), client_max_size: int = 1024**2
+) -> web.Application:
+    app = web.Application(
+        middlewares=[metrics_middleware, *middlewares],  # type: ignore[list-item]
+        client_max_size=client_max_size,
+    )
     app[READINESS] = []
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
