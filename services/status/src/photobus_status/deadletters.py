@@ -16,7 +16,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aio_pika.abc import AbstractIncomingMessage
 from photobus_common.broker import REASON_HEADER, Broker
@@ -33,7 +33,20 @@ PRODUCER = "status"
 _DEAD_LETTER_IDS = uuid.UUID("0b1e8a52-5c1d-4c9e-9a63-2f4d3c0e7d10")
 
 
-def dead_letter_event(queue: str, message: AbstractIncomingMessage) -> MessageDeadLettered:
+class Letter(Protocol):
+    """What a dead letter is read from (an aio-pika message has all of it)."""
+
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def headers(self) -> Mapping[str, Any]: ...
+
+
+def dead_letter_event(queue: str, message: Letter) -> MessageDeadLettered:
     """Describe a dead-lettered message from `queue` (the consumer's main queue)."""
     message_id = message.message_id or hashlib.sha256(message.body).hexdigest()
     known = _what_the_body_says(message.body)

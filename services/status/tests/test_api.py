@@ -1,0 +1,276 @@
+"""The status API in-process, fed through the real exchange: jobs, photos, renditions, seeds,
+and the re-publish / re-thumbnail commands."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pytest
+from photobus_common.blobs import rendition_key
+from photobus_common.broker import PublishError
+from photobus_common.events import Event, parse_event
+from photobus_common.service import BROKER
+from photobus_common.topology import exchange_name
+
+from services.status.tests.histories import (
+    accepted,
+    failed,
+    photo_id,
+    published,
+    received,
+    skipped,
+    thumbnailed,
+    upload,
+)
+from services.status.tests.status_harness import RunningStatus, poll, running_status
+from tests.support import infra
+
+P1, P2 = photo_id(101), photo_id(102)
+
+
+@pytest.fixture
+async def status(
+    amqp_url: str, namespace: str, database: infra.TestDatabase, tmp_path: Path
+) -> AsyncIterator[RunningStatus]:
+    async with running_status(
+        amqp_url=amqp_url,
+        namespace=namespace,
+        dsn=database.dsn,
+        blob_dir=tmp_path / "blobs",
+        publishers=("imgur", "flickr"),
+    ) as running:
+        yield running
+
+
+def job_history(job: str) -> list[Event]:
+    """Item a: published to imgur, skipped by flickr. Item b: imgur failed, flickr published."""
+    return [
+        accepted(job, [upload("a"), upload("b")], 0),
+        received(job, "a", P1, 1),
+        received(job, "b", P2, 2),
+        thumbnailed(P1, 3),
+        thumbnailed(P2, 4),
+        published(job, "a", P1, "imgur", 5),
+        skipped(job, "a", P1, "flickr", 6),
+        failed(job, "b", P2, "imgur", 7),
+        published(job, "b", P2, "flickr", 8),
+    ]
+
+
+def new_job() -> str:
+    return f"job-{uuid.uuid4().hex}"
+
+
+def is_terminal(doc: dict[str, Any]) -> bool:
+    return doc["status"] in {"completed", "partial", "failed"}
+
+
+async def test_a_job_history_folds_into_the_job_view(status: RunningStatus) -> None:
+    job = new_job()
+    await status.broker.publish(*job_history(job))
+
+    doc = await status.job_when(job, is_terminal)
+
+    assert doc["status"] == "partial"
+    items = {i["item_id"]: i for i in doc["items"]}
+    assert items["a"]["state"] == "completed"
+    assert items["a"]["photo_id"] == P1
+    assert items["a"]["destinations"]["imgur"]["state"] == "published"
+    assert items["a"]["destinations"]["flickr"]["state"] == "skipped"
+    assert items["b"]["state"] == "partial"
+    assert items["b"]["destinations"]["imgur"]["state"] == "failed"
+    assert items["a"]["thumbnails"]["small"]["url"] == f"/v1/photos/{P1}/renditions/small"
+
+
+async def test_destinations_stay_pending_while_publishers_are_silent(
+    status: RunningStatus,
+) -> None:
+    job = new_job()
+    await status.broker.publish(*job_history(job)[:4])
+
+    doc = await status.job_when(
+        job, lambda d: any(i["thumbnails"] for i in d["items"] if i["item_id"] == "a")
+    )
+
+    item = next(i for i in doc["items"] if i["item_id"] == "a")
+    assert {d["state"] for d in item["destinations"].values()} == {"pending"}
+    assert doc["status"] == "processing"
+
+
+async def test_unknown_things_are_json_404s(status: RunningStatus) -> None:
+    for path in (
+        "/v1/jobs/nope",
+        "/v1/jobs/nope/events",
+        f"/v1/photos/{P1}",
+        "/v1/photos/not-a-hash",
+        "/v1/images/uploaded/nope",
+        "/no/such/route",
+    ):
+        response = await status.client.get(path)
+        assert response.status == 404, path
+        body = await response.json()
+        assert set(body) == {"error", "detail"}, path
+
+
+async def test_photos_are_listed_newest_first_with_a_cursor(status: RunningStatus) -> None:
+    job = new_job()
+    await status.broker.publish(*job_history(job))
+    await status.job_when(job, is_terminal)
+
+    first = await (await status.client.get("/v1/photos?limit=1")).json()
+    assert [p["photo_id"] for p in first["photos"]] == [P2]
+    assert first["next_cursor"]
+    second = await (
+        await status.client.get("/v1/photos", params={"limit": "1", "cursor": first["next_cursor"]})
+    ).json()
+    assert [p["photo_id"] for p in second["photos"]] == [P1]
+    assert second["next_cursor"] is None
+
+    tagged = await (await status.client.get("/v1/photos?tag=pets&destination=imgur")).json()
+    assert {p["photo_id"] for p in tagged["photos"]} == {P1, P2}
+    failed_imgur = await (
+        await status.client.get("/v1/photos?destination=imgur&state=failed")
+    ).json()
+    assert [p["photo_id"] for p in failed_imgur["photos"]] == [P2]
+
+    photo = await (await status.client.get(f"/v1/photos/{P1}")).json()
+    assert photo["destinations"]["imgur"]["state"] == "published"
+    assert photo["thumbnails"]["small"]["url"] == f"/v1/photos/{P1}/renditions/small"
+
+    for query in ("limit=0", "limit=abc", "cursor=garbage!"):
+        response = await status.client.get(f"/v1/photos?{query}")
+        assert response.status == 400, query
+
+
+async def test_seed_routes_keep_their_shapes(status: RunningStatus) -> None:
+    job = new_job()
+    await status.broker.publish(*job_history(job))
+    await status.job_when(job, is_terminal)
+
+    response = await status.client.get(f"/v1/images/uploaded/{job}")
+    assert response.status == 200
+    summary = await response.json()
+    assert set(summary) == {"id", "status", "created", "finished", "uploaded"}
+    assert summary["id"] == job
+    assert summary["finished"] is not None
+    assert set(summary["uploaded"]) == {"pending", "completed", "failed"}
+    assert summary["uploaded"]["completed"] == [f"https://imgur.example/{P1[:6]}", "b.jpg"]
+
+    images = await (await status.client.get("/v1/images")).json()
+    assert images == {"images": [f"https://imgur.example/{P1[:6]}"]}
+
+
+async def test_renditions_stream_with_immutable_caching(status: RunningStatus) -> None:
+    data = b"RIFF\x00\x00\x00\x00WEBPVP8 fake"
+    await status.blobs.put_bytes(
+        rendition_key(P1, "thumb", "webp"), data, content_type="image/webp"
+    )
+    url = f"/v1/photos/{P1}/renditions/thumb"
+
+    response = await status.client.get(url)
+
+    assert response.status == 200
+    assert await response.read() == data
+    assert response.headers["Content-Type"] == "image/webp"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    etag = response.headers["ETag"]
+    again = await status.client.get(url, headers={"If-None-Match": etag})
+    assert again.status == 304
+    for missing in (
+        f"/v1/photos/{P1}/renditions/preview",
+        f"/v1/photos/{P1}/renditions/original",
+        f"/v1/photos/{P1.upper()}/renditions/thumb",
+        "/v1/photos/..%2F..%2Fetc/renditions/thumb",
+    ):
+        assert (await status.client.get(missing)).status == 404, missing
+
+
+@pytest.fixture
+async def commands_queue(
+    amqp_url: str, status: RunningStatus
+) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    """A queue of the test's own that hears every command the status API emits."""
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    exchange = await channel.get_exchange(exchange_name(status.settings.namespace))
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(exchange, "publish.requested.*")
+    await queue.bind(exchange, "thumbnail.requested")
+    yield queue
+    await connection.close()
+
+
+async def next_event(queue: aio_pika.abc.AbstractQueue) -> Event:
+    message = await poll(lambda: queue.get(fail=False, no_ack=True), timeout=10)
+    return parse_event(message.body)
+
+
+async def test_publish_again_emits_a_confirmed_request(
+    status: RunningStatus, commands_queue: aio_pika.abc.AbstractQueue
+) -> None:
+    job = new_job()
+    await status.broker.publish(*job_history(job))
+    await status.job_when(job, is_terminal)
+
+    response = await status.client.post(f"/v1/photos/{P2}/publish", json={"destination": "imgur"})
+
+    assert response.status == 202
+    assert await response.json() == {"photo_id": P2, "destination": "imgur", "status": "requested"}
+    event = await next_event(commands_queue)
+    assert event.type == "publish.requested"
+    assert (event.photo_id, event.destination) == (P2, "imgur")
+    # The failed destination goes back to pending once the request is folded.
+    await status.job_when(
+        job,
+        lambda d: (
+            next(i for i in d["items"] if i["item_id"] == "b")["destinations"]["imgur"]["state"]
+            == "pending"
+        ),
+    )
+
+    response = await status.client.post(f"/v1/photos/{P2}/thumbnails")
+    assert response.status == 202
+    assert (await next_event(commands_queue)).type == "thumbnail.requested"
+
+
+async def test_publish_again_refuses_what_it_cannot_do(
+    status: RunningStatus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = new_job()
+    await status.broker.publish(*job_history(job))
+    await status.job_when(job, is_terminal)
+    url = f"/v1/photos/{P1}/publish"
+
+    for body in ({"destination": "myspace"}, {"destination": "gphotos"}, {}, [1]):
+        response = await status.client.post(url, data=json.dumps(body))
+        assert response.status == 400, body
+        assert (await response.json())["error"] == "unknown_destination"
+    unknown = photo_id(999)
+    response = await status.client.post(
+        f"/v1/photos/{unknown}/publish", json={"destination": "imgur"}
+    )
+    assert response.status == 404
+
+    async def unconfirmed(*events: Event) -> None:
+        raise PublishError("RabbitMQ is unavailable")
+
+    monkeypatch.setattr(status.client.app[BROKER], "publish", unconfirmed)
+    response = await status.client.post(url, json={"destination": "imgur"})
+    thumbnails = await status.client.post(f"/v1/photos/{P1}/thumbnails")
+    for answer in (response, thumbnails):
+        assert answer.status == 503
+        assert answer.headers["Retry-After"] == "5"
+        assert (await answer.json())["error"] == "broker_unavailable"
+
+
+async def test_health_readiness_and_metrics(status: RunningStatus) -> None:
+    assert (await status.client.get("/healthz")).status == 200
+    ready = await status.client.get("/readyz")
+    assert await ready.json() == {"status": "ready"}
+    metrics = await status.client.get("/metrics")
+    assert "photobus_http_requests_total" in await metrics.text()
