@@ -9,10 +9,12 @@ from typing import Any
 from hypothesis import strategies as st
 from photobus_common.events import (
     Event,
+    FetchRequested,
     ImageMetadata,
     ItemOptions,
     JobAccepted,
     JobItem,
+    MessageDeadLettered,
     PhotoReceived,
     PhotoRejected,
     PublishFailed,
@@ -23,6 +25,7 @@ from photobus_common.events import (
     RenditionInfo,
     ThumbnailCreated,
     ThumbnailFailed,
+    ThumbnailRequested,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -47,6 +50,17 @@ def accepted(job: str, items: list[JobItem], t: float, owner: str = "alice") -> 
 
 def upload(item_id: str) -> JobItem:
     return JobItem(item_id=item_id, source="upload", filename=f"{item_id}.jpg")
+
+
+def url_item(item_id: str) -> JobItem:
+    return JobItem(item_id=item_id, source="url", url=f"https://example.com/{item_id}.jpg")
+
+
+def fetch(job: str, item: JobItem, t: float) -> FetchRequested:
+    return FetchRequested(
+        producer="ingest", job_id=job, occurred_at=at(t), owner="alice", item_id=item.item_id,
+        url=item.url or "", options=OPTIONS,
+    )  # fmt: skip
 
 
 def received(job: str, item: str, photo: str, t: float, owner: str = "alice") -> PhotoReceived:
@@ -110,39 +124,60 @@ def skipped(job: str, item: str, photo: str, dest: Any, t: float) -> PublishSkip
     )  # fmt: skip
 
 
+def rethumbnail(photo: str, t: float) -> ThumbnailRequested:
+    return ThumbnailRequested(producer="status", photo_id=photo, occurred_at=at(t))
+
+
+def dead_letter(job: str, item: str, photo: str, dest: Any, t: float) -> MessageDeadLettered:
+    return MessageDeadLettered(
+        producer=f"publisher-{dest}", job_id=job, item_id=item, photo_id=photo, destination=dest,
+        occurred_at=at(t), queue=f"photobus.{dest}", reason="poison",
+    )  # fmt: skip
+
+
 def republish(photo: str, dest: Any, t: float) -> PublishRequested:
     return PublishRequested(producer="status", photo_id=photo, destination=dest, occurred_at=at(t))
 
 
 _OUTCOMES = ("none", "published", "retry_then_published", "retry_then_failed", "skipped",
-             "failed_then_republished")  # fmt: skip
+             "failed_then_republished", "dead_lettered")  # fmt: skip
 
 
 @st.composite
-def job_history(draw: st.DrawFn, job: str = "job-1") -> list[Event]:
+def job_history(draw: st.DrawFn, job: str = "job-1", start: float = 0.0) -> list[Event]:
     """A plausible history of one job, in the order it happened."""
     count = draw(st.integers(2, 4))
-    items = [upload(f"{job}-item-{n}") for n in range(count)]
-    events: list[Event] = [accepted(job, items, 0)]
-    t = 1.0
-    thumbnailed_photos: set[str] = set()
+    items = [draw(st.sampled_from([upload, url_item]))(f"{job}-item-{n}") for n in range(count)]
+    events: list[Event] = [accepted(job, items, start)]
+    t = start + 1.0
     for item in items:
         t += 1
+        if item.url:
+            events.append(fetch(job, item, t - 0.5))
         if draw(st.booleans()) and draw(st.booleans()):
             events.append(rejected(job, item.item_id, t))
             continue
         photo = photo_id(draw(st.integers(0, 2)))
         events.append(received(job, item.item_id, photo, t))
-        if photo not in thumbnailed_photos:
-            thumbnailed_photos.add(photo)
-            ok = draw(st.integers(0, 4)) > 0
-            events.append((thumbnailed if ok else thumb_failed)(photo, t + 0.5))
+        events.extend(_thumbnail_outcome(draw(st.integers(0, 5)), photo, t))
         for dest in DESTS:
             t += 1
-            events.extend(
-                _publish_outcome(draw(st.sampled_from(_OUTCOMES)), job, item, photo, dest, t)
-            )
+            outcome = draw(st.sampled_from(_OUTCOMES))
+            events.extend(_publish_outcome(outcome, job, item, photo, dest, t))
     return events
+
+
+def _thumbnail_outcome(choice: int, photo: str, t: float) -> list[Event]:
+    """Mostly created; sometimes failed, or failed then re-requested and created."""
+    if choice == 0:
+        return [thumb_failed(photo, t + 0.5)]
+    if choice == 1:
+        return [
+            thumb_failed(photo, t + 0.5),
+            rethumbnail(photo, t + 0.6),
+            thumbnailed(photo, t + 0.7),
+        ]
+    return [thumbnailed(photo, t + 0.5)]
 
 
 def _publish_outcome(
@@ -159,10 +194,18 @@ def _publish_outcome(
             return [retrying(job, i, photo, dest, t, 1), failed(job, i, photo, dest, t + 0.1)]
         case "skipped":
             return [skipped(job, i, photo, dest, t)]
+        case "dead_lettered":
+            return [retrying(job, i, photo, dest, t, 1), dead_letter(job, i, photo, dest, t + 0.1)]
         case "failed_then_republished":
             return [failed(job, i, photo, dest, t), republish(photo, dest, t + 0.1),
                     retrying(job, i, photo, dest, t + 0.2, 1)]  # fmt: skip
     return []
+
+
+@st.composite
+def jobs_history(draw: st.DrawFn) -> list[Event]:
+    """Two jobs, later one sharing photos with the first (duplicates across jobs)."""
+    return [*draw(job_history("job-1")), *draw(job_history("job-2", start=100.0))]
 
 
 @st.composite

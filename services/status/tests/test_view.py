@@ -15,6 +15,7 @@ from services.status.tests.histories import (
     accepted,
     failed,
     job_history,
+    jobs_history,
     photo_id,
     published,
     received,
@@ -51,14 +52,14 @@ def item(view: StatusView, item_id: str, *, required: bool = True) -> ItemState:
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_any_order_and_duplicates_give_the_same_view(data: st.DataObject) -> None:
-    history = data.draw(job_history())
+    history = data.draw(jobs_history())
     expected = fold(history)
     delivered = data.draw(shuffled_with_duplicates(history))
     view = fold(delivered)
     assert view == expected
-    for required in (True, False):
-        assert job_status(view.jobs[JOB], view.photos, required) == job_status(
-            expected.jobs[JOB], expected.photos, required
+    for required, job in itertools.product((True, False), ("job-1", "job-2")):
+        assert job_status(view.jobs[job], view.photos, required) == job_status(
+            expected.jobs[job], expected.photos, required
         )
     assert StatusView.model_validate_json(view.model_dump_json()) == view
 
