@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tests.support import infra
+from tests.support.cleanup import delete_namespace
 from tests.support.s3 import S3Server, start_s3_server
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -40,9 +41,11 @@ def admin_pg_url() -> str:
 
 
 @pytest.fixture
-def namespace() -> str:
-    """A namespace of exchange and queue names no other test shares."""
-    return infra.unique("pbtest")
+async def namespace(amqp_url: str) -> AsyncIterator[str]:
+    """A namespace of exchange and queue names no other test shares, removed afterwards."""
+    ns = infra.unique("pbtest")
+    yield ns
+    await delete_namespace(amqp_url, ns)
 
 
 @pytest.fixture

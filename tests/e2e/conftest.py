@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from tests.support import infra
+from tests.support.cleanup import delete_namespace
 from tests.support.s3 import S3Server
 from tests.support.stack import Stack
 
@@ -61,6 +62,7 @@ async def pipeline(amqp_url: str, admin_pg_url: str, s3_server: S3Server, reques
     finally:
         stack.stop()
         await infra.drop_database(admin_pg_url, db.name)
+        await delete_namespace(amqp_url, namespace)
 
 
 @pytest.fixture
