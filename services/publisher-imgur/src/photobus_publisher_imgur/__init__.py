@@ -1,0 +1,1 @@
+"""photobus publisher for imgur."""
