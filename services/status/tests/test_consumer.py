@@ -1,0 +1,192 @@
+"""Batch folding: one transaction per batch, acks only after the commit, redelivery harmless."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+from photobus_common.broker import Delivery, RetryLater
+from photobus_common.events import Event
+from photobus_status.consumer import BatchFolder
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.status.tests.histories import (
+    accepted,
+    failed,
+    photo_id,
+    published,
+    received,
+    rejected,
+    republish,
+    retrying,
+    skipped,
+    thumbnailed,
+    upload,
+)
+from services.status.tests.status_harness import RunningStatus, poll, running_status
+from tests.support import infra
+
+DELIVERY = Delivery(
+    queue="q", attempt=1, max_attempts=4, redelivered=False, retry_delays=(1.0, 5.0, 30.0)
+)
+
+
+class RecordingSink:
+    """Stands in for EventStore: records each transaction; refuses events it is told to."""
+
+    def __init__(self, refuse: set[uuid.UUID] | None = None) -> None:
+        self.transactions: list[list[Event]] = []
+        self.refuse = refuse or set()
+
+    async def apply(self, events: Sequence[Event]) -> list[str]:
+        if any(e.event_id in self.refuse for e in events):
+            raise ConnectionError("database refused")
+        self.transactions.append(list(events))
+        return sorted({e.job_id for e in events if e.job_id})
+
+
+def some_events(n: int) -> list[Event]:
+    return [rejected(f"job-{i}", "a", i) for i in range(n)]
+
+
+async def test_events_delivered_together_commit_in_one_transaction() -> None:
+    sink = RecordingSink()
+    announced: list[list[str]] = []
+
+    async def on_commit(job_ids: list[str]) -> None:
+        announced.append(job_ids)
+
+    folder = BatchFolder(sink, on_commit=on_commit, max_wait=0.05)
+    events = some_events(10)
+
+    await asyncio.gather(*(folder.handle(e, DELIVERY) for e in events))
+
+    assert sink.transactions == [events]
+    assert announced == [sorted(f"job-{i}" for i in range(10))]
+
+
+async def test_a_full_batch_commits_without_waiting() -> None:
+    sink = RecordingSink()
+    folder = BatchFolder(sink, max_size=4, max_wait=3600)
+    events = some_events(8)
+
+    async with asyncio.timeout(5):
+        await asyncio.gather(*(folder.handle(e, DELIVERY) for e in events))
+
+    assert sink.transactions == [events[:4], events[4:]]
+
+
+async def test_a_redelivered_copy_in_the_same_batch_is_applied_once() -> None:
+    sink = RecordingSink()
+    folder = BatchFolder(sink, max_wait=0.05)
+    event = some_events(1)[0]
+
+    await asyncio.gather(folder.handle(event, DELIVERY), folder.handle(event, DELIVERY))
+
+    assert sink.transactions == [[event]]
+
+
+async def test_a_database_failure_retries_every_event_of_the_batch() -> None:
+    events = some_events(3)
+    sink = RecordingSink(refuse={e.event_id for e in events})
+    folder = BatchFolder(sink, max_wait=0.05)
+
+    outcomes = await asyncio.gather(
+        *(folder.handle(e, DELIVERY) for e in events), return_exceptions=True
+    )
+
+    assert all(isinstance(o, RetryLater) for o in outcomes)
+    assert sink.transactions == []
+
+
+async def test_one_refused_event_does_not_hold_back_the_others() -> None:
+    events = some_events(4)
+    sink = RecordingSink(refuse={events[2].event_id})
+    folder = BatchFolder(sink, max_wait=0.05)
+
+    outcomes = await asyncio.gather(
+        *(folder.handle(e, DELIVERY) for e in events), return_exceptions=True
+    )
+
+    assert [isinstance(o, RetryLater) for o in outcomes] == [False, False, True, False]
+    assert sink.transactions == [[events[0]], [events[1]], [events[3]]]
+
+
+# -- through the real broker --------------------------------------------------------
+
+
+@pytest.fixture
+async def status(
+    amqp_url: str, namespace: str, database: infra.TestDatabase, tmp_path: Path
+) -> AsyncIterator[RunningStatus]:
+    async with running_status(
+        amqp_url=amqp_url,
+        namespace=namespace,
+        dsn=database.dsn,
+        blob_dir=tmp_path / "blobs",
+        publishers=("imgur", "flickr"),
+    ) as running:
+        yield running
+
+
+def history(job: str) -> list[Event]:
+    p1, p2 = photo_id(301), photo_id(302)
+    return [
+        accepted(job, [upload("a"), upload("b"), upload("c")], 0),
+        rejected(job, "a", 1),
+        received(job, "b", p1, 2),
+        received(job, "c", p2, 3),
+        thumbnailed(p1, 4),
+        thumbnailed(p2, 5),
+        retrying(job, "b", p1, "imgur", 6, attempt=1),
+        published(job, "b", p1, "imgur", 7),
+        skipped(job, "b", p1, "flickr", 7),
+        failed(job, "c", p2, "imgur", 8),
+        republish(p2, "imgur", 9),
+        published(None, None, p2, "imgur", 10),
+        published(job, "c", p2, "flickr", 11),
+    ]
+
+
+async def acked(status: RunningStatus) -> int:
+    text = await (await status.client.get("/metrics")).text()
+    queue = f"{status.settings.namespace}.status"
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if (
+                sample.name == "photobus_messages_total"
+                and labels.get("queue") == queue
+                and labels.get("outcome") == "acked"
+            ):
+                return int(sample.value)
+    return 0
+
+
+async def all_acked(status: RunningStatus, count: int) -> None:
+    async def check() -> bool | None:
+        return True if await acked(status) >= count else None
+
+    await poll(check, timeout=20)
+
+
+async def test_redelivering_every_event_twice_in_any_order_changes_nothing(
+    status: RunningStatus,
+) -> None:
+    job = f"job-{uuid.uuid4().hex}"
+    events = history(job)
+    await status.broker.publish(*events)
+    await all_acked(status, len(events))
+    before = await status.job(job)
+    assert before is not None and before["status"] == "partial"
+
+    again = [e for e in events for _ in range(2)]
+    random.Random(7).shuffle(again)
+    await status.broker.publish(*again)
+    await all_acked(status, 3 * len(events))
+
+    assert await status.job(job) == before
