@@ -1,0 +1,16 @@
+"""Fake Imgur, Flickr and Google Photos servers that follow contracts/destinations.md."""
+
+from tests.fakes.control import FakeControl
+from tests.fakes.faults import Fault, FaultKind, FaultPlan
+from tests.fakes.imgur import FakeImgur
+from tests.fakes.recording import RecordedRequest, RecordedUpload
+
+__all__ = [
+    "FakeControl",
+    "FakeImgur",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "RecordedRequest",
+    "RecordedUpload",
+]
