@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 
@@ -174,3 +175,20 @@ async def test_dead_letters_are_recorded_and_shown(store: EventStore, pool: asyn
     row = await pool.fetchrow("SELECT queue, reason FROM dead_letters")
     assert row is not None
     assert dict(row) == {"queue": "photobus.ingest", "reason": "undecodable"}
+
+
+async def test_replicas_applying_overlapping_batches_together_agree(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    history = two_jobs()
+    await store.apply(history)
+    expected = await snapshot(pool)
+    await empty(pool)
+
+    replicas = [EventStore(pool, terminal_destinations_required=True) for _ in range(3)]
+    rng = random.Random(7)
+    batches = [rng.sample(history, len(history) // 2) for _ in range(6)]
+    batches.append(history)
+    await asyncio.gather(*(replicas[n % 3].apply(b) for n, b in enumerate(batches)))
+    assert await snapshot(pool) == expected
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == len(history)
