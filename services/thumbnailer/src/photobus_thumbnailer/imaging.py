@@ -146,6 +146,8 @@ def _pillow_errors_as_imaging_errors() -> Iterator[None]:
         # The pixel budget is ours (`max_pixels`), checked before decoding; Pillow's
         # own, lower, default limit would only warn about photos within it.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow warns about damaged EXIF/MPO metadata and carries on; so do we.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
         try:
             yield
         except Image.DecompressionBombError as e:
