@@ -1,0 +1,292 @@
+"""Consumes `photo.received` and `publish.requested.<destination>`.
+Emits `publish.succeeded`, `publish.retrying`, `publish.failed` or `publish.skipped`.
+
+For each message: skip what was not requested or cannot be sent (not configured);
+claim the delivery in the ledger; answer from the ledger what is already done (a
+duplicate gets the existing link, no second upload); else — after asking the
+destination first if an earlier attempt may have sent it — prepare the bytes and
+upload within the destination's budget. Transient errors go through the retry tiers
+(each reported as `publish.retrying`), permanent ones fail once. The message is
+acked only after its result event is confirmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from photobus_common.blobs import BlobNotFound, BlobStore, BlobStoreUnavailable, original_key
+from photobus_common.broker import Delivery, PublishError, RetryLater
+from photobus_common.events import (
+    Event,
+    ItemOptions,
+    PhotoReceived,
+    PublishFailed,
+    PublishRequested,
+    PublishRetrying,
+    PublishSkipped,
+    PublishSucceeded,
+)
+from photobus_common.publishing.breaker import Budget, CircuitOpen
+from photobus_common.publishing.destination import (
+    Destination,
+    PermanentError,
+    Published,
+    TransientError,
+)
+from photobus_common.publishing.ledger import (
+    AlreadyFailed,
+    AlreadyPublished,
+    Busy,
+    Claimed,
+    ClaimRequest,
+    Ledger,
+)
+from photobus_common.publishing.metrics import PUBLISH_ATTEMPTS, PUBLISH_OUTCOMES, PUBLISH_SECONDS
+from photobus_common.publishing.prepare import prepare
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class EventSink(Protocol):
+    async def publish(self, *events: Event) -> None: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Who the result events are about."""
+
+    photo_id: str
+    item_id: str | None
+    job_id: str | None
+
+
+class _Retry(Exception):
+    """A transient failure on the way to the destination, with the wait it asks for."""
+
+    def __init__(self, reason: str, retry_after: float | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass
+class PublishHandler:
+    destination: Destination
+    ledger: Ledger
+    blobs: BlobStore
+    events: EventSink
+    budget: Budget
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    @property
+    def producer(self) -> str:
+        return f"publisher-{self.destination.name}"
+
+    async def __call__(self, event: Event, delivery: Delivery) -> None:
+        name = self.destination.name
+        if isinstance(event, PhotoReceived):
+            target = _Target(event.photo_id, event.item_id, event.job_id)
+            if name not in event.options.destinations:
+                await self._skip(target, "not_requested")
+                return
+            request = ClaimRequest(
+                event.photo_id, name, str(event.event_id), event.item_id, event.job_id,
+                event.options, retry_failed=False,
+            )  # fmt: skip
+        elif isinstance(event, PublishRequested) and event.destination == name:
+            target = _Target(event.photo_id, event.item_id, event.job_id)
+            request = ClaimRequest(
+                event.photo_id, name, str(event.event_id), event.item_id, event.job_id,
+                None, retry_failed=True,
+            )  # fmt: skip
+        else:
+            return
+        if not self.destination.is_configured:
+            await self._skip(target, "not_configured")
+            return
+        await self._handle(target, request, delivery, is_command=request.retry_failed)
+
+    async def _handle(
+        self, target: _Target, request: ClaimRequest, delivery: Delivery, *, is_command: bool
+    ) -> None:
+        outcome = await self.ledger.claim(request)
+        if isinstance(outcome, AlreadyPublished):
+            duplicate = is_command or not outcome.same_item
+            self._count("duplicate" if duplicate else "succeeded")
+            await self._succeeded(target, outcome.published, delivery, duplicate=duplicate)
+        elif isinstance(outcome, AlreadyFailed):
+            await self._failed(target, delivery, outcome.reason, permanent=outcome.permanent)
+        elif isinstance(outcome, Busy):
+            reason = "another attempt is uploading this photo right now"
+            await self._transient(target, request, delivery, reason, None, owned=False)
+        else:
+            await self._deliver(target, request, outcome, delivery)
+
+    async def _deliver(
+        self, target: _Target, request: ClaimRequest, claim: Claimed, delivery: Delivery
+    ) -> None:
+        options = claim.options or ItemOptions(destinations=(self.destination.name,))
+        try:
+            published = await self._publish(request, claim, options)
+        except _Retry as e:
+            await self._transient(target, request, delivery, e.reason, e.retry_after, owned=True)
+            return
+        except PermanentError as e:
+            await self.ledger.mark_failed(
+                request.photo_id, request.destination, request.claim_id, e.reason, permanent=True
+            )
+            await self._failed(target, delivery, e.reason, permanent=True)
+            return
+        recorded = await self.ledger.mark_published(
+            request.photo_id, request.destination, published
+        )
+        self._count("succeeded")
+        await self._succeeded(target, recorded, delivery, duplicate=False)
+
+    async def _publish(
+        self, request: ClaimRequest, claim: Claimed, options: ItemOptions
+    ) -> Published:
+        """Find an earlier upload or make one. Raises `_Retry` or `PermanentError`."""
+        if claim.recovering:
+            found = await self._call(lambda: self.destination.find_existing(request.photo_id))
+            if found is not None:
+                log.info("found %s already at %s", request.photo_id, self.destination.name)
+                self._count("recovered")
+                return found
+        try:
+            original = await self.blobs.get_bytes(original_key(request.photo_id))
+        except BlobNotFound as e:
+            raise PermanentError("the original is not in the blob store") from e
+        except BlobStoreUnavailable as e:
+            raise _Retry(f"blob store unavailable: {e}", None) from e
+        photo = await asyncio.to_thread(prepare, original, request.photo_id, options)
+        del original
+
+        async def send() -> Published:
+            await self.ledger.mark_sending(request.photo_id, request.destination, request.claim_id)
+            started = time.perf_counter()
+            try:
+                published = await self.destination.upload(photo)
+            except TransientError:
+                PUBLISH_ATTEMPTS.labels(self.destination.name, "transient").inc()
+                raise
+            except PermanentError:
+                PUBLISH_ATTEMPTS.labels(self.destination.name, "permanent").inc()
+                raise
+            PUBLISH_ATTEMPTS.labels(self.destination.name, "ok").inc()
+            PUBLISH_SECONDS.labels(self.destination.name).observe(time.perf_counter() - started)
+            return published
+
+        return await self._call(send)
+
+    async def _call(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """One call to the destination within its budget; transient outcomes become `_Retry`."""
+        try:
+            async with self.budget.call():
+                return await call()
+        except CircuitOpen as e:
+            raise _Retry(e.reason, e.wait) from e
+        except TransientError as e:
+            raise _Retry(e.reason, e.retry_after) from e
+
+    # -- results -------------------------------------------------------------------
+
+    async def _transient(
+        self,
+        target: _Target,
+        request: ClaimRequest,
+        delivery: Delivery,
+        reason: str,
+        retry_after: float | None,
+        *,
+        owned: bool,
+    ) -> None:
+        """Park the message in its retry tier, reported as `publish.retrying`; or, after
+        the last tier, fail it (not permanently: a re-publish may still succeed)."""
+        delay = delivery.retry_delay(at_least=retry_after)
+        if delay is None:
+            if owned:
+                await self.ledger.mark_failed(
+                    request.photo_id, request.destination, request.claim_id, reason,
+                    permanent=False,
+                )  # fmt: skip
+            await self._failed(target, delivery, reason, permanent=False)
+            return
+        if owned:
+            await self.ledger.note_error(
+                request.photo_id, request.destination, request.claim_id, reason
+            )
+        self._count("retrying")
+        await self._emit(
+            PublishRetrying(
+                **self._about(target),
+                attempt=delivery.attempt,
+                retry_at=self.clock() + timedelta(seconds=delay),
+                reason=reason,
+            )
+        )
+        raise RetryLater(reason, delay=retry_after)
+
+    async def _succeeded(
+        self, target: _Target, published: Published, delivery: Delivery, *, duplicate: bool
+    ) -> None:
+        await self._emit(
+            PublishSucceeded(
+                **self._about(target),
+                remote_id=published.remote_id,
+                url=published.url,
+                duplicate=duplicate,
+                attempt=delivery.attempt,
+            )
+        )
+
+    async def _failed(
+        self, target: _Target, delivery: Delivery, reason: str, *, permanent: bool
+    ) -> None:
+        self._count("failed")
+        log.warning(
+            "publishing %s to %s failed (%s): %s",
+            target.photo_id,
+            self.destination.name,
+            "permanent" if permanent else "retries exhausted",
+            reason,
+        )
+        await self._emit(
+            PublishFailed(
+                **self._about(target), attempt=delivery.attempt, permanent=permanent, reason=reason
+            )
+        )
+
+    async def _skip(self, target: _Target, reason: str) -> None:
+        self._count(f"skipped:{reason}")
+        await self._emit(PublishSkipped(**self._about(target), reason=reason))
+
+    def _about(self, target: _Target) -> dict[str, Any]:
+        return {
+            "producer": self.producer,
+            "job_id": target.job_id,
+            "photo_id": target.photo_id,
+            "item_id": target.item_id,
+            "destination": self.destination.name,
+        }
+
+    async def _emit(self, event: Event) -> None:
+        """Publish a result and wait for its confirm; unconfirmed, the message comes back."""
+        try:
+            await self.events.publish(event)
+        except PublishError as e:
+            raise RetryLater(f"could not publish {event.type}: {e}") from e
+
+    def _count(self, outcome: str) -> None:
+        PUBLISH_OUTCOMES.labels(self.destination.name, outcome).inc()
