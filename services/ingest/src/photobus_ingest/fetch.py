@@ -141,7 +141,8 @@ async def fetch_url(
             "timeout", f"{url} did not answer within {limits.total_timeout:g} s; try again later"
         ) from e
     except aiohttp.ClientError as e:
-        raise FetchError("fetch_failed", f"could not download {url}: {e}") from e
+        why = str(e) or type(e).__name__
+        raise FetchError("fetch_failed", f"could not download {url}: {why[:200]}") from e
 
 
 async def _follow(
@@ -229,6 +230,8 @@ async def _checked_addresses(
     literal = ip_literal(host)
     if literal is not None:
         addresses = [literal]
+    elif ":" in host:  # aiohttp would connect to it as written, past the pinned resolver
+        raise FetchError("bad_url", f"{host!r} is not a valid IPv6 address")
     else:
         try:
             addresses = await resolve(url.raw_host or host, port)
@@ -250,8 +253,11 @@ async def _checked_addresses(
 
 def ip_literal(host: str) -> IPAddress | None:
     """The address a host names literally, in any spelling the socket layer accepts."""
+    host = host.strip("[]")
+    if host.endswith(".") and ":" not in host:
+        host = host[:-1]  # "127.0.0.1." is the same address to anything that resolves it
     try:
-        return ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host)
     except ValueError:
         pass
     if _LEGACY_IPV4.match(host):
