@@ -1,0 +1,149 @@
+"""Reading an upload request: file parts streamed into spools, text fields collected.
+
+Parts are read in the order they come, so option fields may come before or after the
+files. Nothing is held in memory: each file part goes chunk by chunk into its own
+spool (hashed, counted, sniffed), and is header-checked once it ends. The whole body
+is counted as it streams, because a chunked body announces no length.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from photobus_ingest.intake import Checked, Refused, Spool, safe_filename
+from photobus_ingest.routes.errors import ApiError, BodyTooLarge
+from photobus_ingest.routes.options import OPTION_FIELDS
+
+# 256 KiB reads: aiohttp's default 8 KiB chunks make streaming about twice as slow.
+CHUNK = 256 * 1024
+# Text fields are small; a huge one is a mistake or an attack, not a title.
+FIELD_LIMIT = 64 * 1024
+FILE_FIELDS = frozenset({"file", "files", "photo_file"})
+# Repeated list fields add up (`-F tags=a -F tags=b`); any other repeated field: last wins.
+LIST_FIELDS = frozenset({"tags", "destinations", "skip"})
+
+
+@dataclass
+class UploadedFile:
+    item_id: str
+    filename: str | None
+    spool: Spool
+    verdict: Checked | Refused
+
+
+@dataclass
+class Upload:
+    fields: dict[str, str] = field(default_factory=dict)
+    files: list[UploadedFile] = field(default_factory=list)
+
+    def discard(self) -> None:
+        """Remove every spool the blob store did not take over."""
+        for f in self.files:
+            f.spool.discard()
+
+
+class BodyMeter:
+    """Counts every byte of the request body as it arrives, against the upload limit."""
+
+    def __init__(self, request: web.Request, limit: int) -> None:
+        self._content = request.content
+        self.limit = limit
+        if request.content_length is not None and request.content_length > limit:
+            raise BodyTooLarge(limit)
+
+    def check(self) -> None:
+        if self._content.total_bytes > self.limit:
+            raise BodyTooLarge(self.limit)
+
+
+async def read_upload(
+    request: web.Request,
+    *,
+    spool_dir: Path,
+    max_pixels: int,
+    max_bytes: int,
+    max_items: int,
+) -> Upload:
+    """Read a multipart/form-data body to its end; the caller discards the Upload after use."""
+    if request.content_type != "multipart/form-data":
+        raise ApiError(
+            415, "unsupported_media_type", "Send the files as a multipart/form-data body."
+        )
+    meter = BodyMeter(request, max_bytes)
+    upload = Upload()
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader):
+                raise ApiError(
+                    400,
+                    "bad_multipart",
+                    "Nested multipart bodies are not supported: "
+                    "send each file as its own part of one multipart/form-data body.",
+                )
+            if part.filename is not None or part.name in FILE_FIELDS:
+                if len(upload.files) >= max_items:
+                    raise ApiError(
+                        400,
+                        "too_many_items",
+                        f"At most {max_items} files per request: split the upload.",
+                    )
+                upload.files.append(await _read_file(part, meter, spool_dir, max_pixels))
+            elif part.name is not None and part.name in OPTION_FIELDS:
+                _add_field(upload.fields, part.name, await _read_field(part, meter))
+            else:
+                await _drain(part, meter)  # an unknown field: harmless, ignored
+        meter.check()
+    except HttpProcessingError as e:
+        upload.discard()
+        raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e.message}") from e
+    except BaseException:
+        upload.discard()
+        raise
+    return upload
+
+
+async def _read_file(
+    part: BodyPartReader, meter: BodyMeter, spool_dir: Path, max_pixels: int
+) -> UploadedFile:
+    spool = Spool(spool_dir)
+    try:
+        while chunk := await part.read_chunk(CHUNK):
+            meter.check()
+            await spool.write(chunk)
+        verdict = await spool.check(max_pixels=max_pixels)
+    except BaseException:
+        spool.discard()
+        raise
+    if isinstance(verdict, Refused):
+        spool.discard()  # nothing of a refused file is kept
+    return UploadedFile(uuid.uuid4().hex, safe_filename(part.filename), spool, verdict)
+
+
+async def _read_field(part: BodyPartReader, meter: BodyMeter) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(CHUNK):
+        meter.check()
+        data += chunk
+        if len(data) > FIELD_LIMIT:
+            raise ApiError(
+                400, "field_too_large", f"The field `{part.name}` is over {FIELD_LIMIT} bytes."
+            )
+    return data.decode(part.get_charset("utf-8"), errors="replace")
+
+
+async def _drain(part: BodyPartReader, meter: BodyMeter) -> None:
+    while await part.read_chunk(CHUNK):
+        meter.check()
+
+
+def _add_field(fields: dict[str, str], name: str, value: str) -> None:
+    if name in LIST_FIELDS and name in fields:
+        fields[name] = f"{fields[name]},{value}"
+    else:
+        fields[name] = value
