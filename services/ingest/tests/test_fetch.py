@@ -19,6 +19,7 @@ from photobus_ingest.fetch import (
     FetchedMeta,
     FetchError,
     FetchLimits,
+    Resolver,
     fetch_url,
     ip_literal,
     open_fetch_session,
@@ -111,7 +112,8 @@ def allowed_app(servers: Servers) -> web.Application:
     async def trickle(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Length": "100"})
         await resp.prepare(request)
-        for _ in range(100):  # one byte every 0.3 s: each read is quick, the whole is slow
+        # The server's pace is what is under test: each read is quick, the whole is slow.
+        for _ in range(100):
             await resp.write(b"x")
             await asyncio.sleep(0.3)
         return resp
@@ -177,8 +179,10 @@ async def must_not_resolve(host: str, port: int) -> list[IPAddress]:
     raise AssertionError(f"resolved {host} although the URL should be refused first")
 
 
-async def fetch(url: str, *, limits: FetchLimits = LIMITS, **kw: object) -> FetchedMeta:
-    return await fetch_url(None, url, Collected(), limits, allowed=ALLOWED, **kw)  # type: ignore[arg-type]
+async def fetch(
+    url: str, *, limits: FetchLimits = LIMITS, resolver: Resolver | None = None
+) -> FetchedMeta:
+    return await fetch_url(None, url, Collected(), limits, allowed=ALLOWED, resolver=resolver)
 
 
 async def test_fetches_from_an_allowed_server(servers: Servers) -> None:

@@ -39,6 +39,8 @@ _LEGACY_IPV4 = re.compile(r"^[0-9a-fx.]+$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class FetchLimits:
+    """`read_timeout` bounds each connect and each read; `total_timeout` the whole fetch."""
+
     max_bytes: int
     total_timeout: float = 30.0
     read_timeout: float = 10.0
@@ -106,9 +108,7 @@ def open_fetch_session() -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         resolver=_PinnedResolver(), use_dns_cache=False, force_close=True
     )
-    session = aiohttp.ClientSession(
-        connector=connector, auto_decompress=False, trust_env=False, headers=_HEADERS
-    )
+    session = aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False)
     _pinned_sessions.add(session)
     return session
 
@@ -125,7 +125,9 @@ async def fetch_url(
     """Stream the body at `url` into `sink`, within `limits`, from public addresses only.
 
     `session` must come from `open_fetch_session()` (None: a session just for this
-    call). `allowed` networks bypass the public-address rule. Raises FetchError.
+    call). `allowed` networks bypass the public-address rule; `resolver` replaces
+    the system resolver (tests). Raises FetchError; whatever `sink` raises propagates.
+    The total deadline covers resolving, connecting, redirects and the sink's awaits.
     """
     if session is not None and session not in _pinned_sessions:
         raise ValueError("fetch_url needs a session from open_fetch_session()")

@@ -78,7 +78,7 @@ def probe_image(path: Path, *, content_type: str, max_pixels: int, max_frames: i
 def _read_header(fp: BinaryIO, formats: tuple[str, ...], max_frames: int) -> tuple[int, int, int]:
     try:
         with warnings.catch_warnings():
-            # Not thread-safe in 3.11, so the width*height check above never relies on it.
+            # Not thread-safe before 3.14: probe_image's own max_pixels check does not rely on it.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(fp, formats=formats) as im:
                 width, height = im.size
