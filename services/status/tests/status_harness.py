@@ -74,6 +74,7 @@ async def running_status(
     dsn: str,
     blob_dir: Path,
     publishers: tuple[Destination, ...] = (),
+    consume: bool = True,
 ) -> AsyncIterator[RunningStatus]:
     settings = StatusSettings(
         amqp_url=amqp_url,
@@ -84,7 +85,7 @@ async def running_status(
         publish_timeout=5,
     )
     blobs = LocalBlobStore(blob_dir)
-    client = TestClient(TestServer(create_app(settings, blobs=blobs)))
+    client = TestClient(TestServer(create_app(settings, blobs=blobs, consume=consume)))
     await client.start_server()
     test_broker = Broker(
         url=amqp_url,

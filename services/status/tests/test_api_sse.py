@@ -101,6 +101,37 @@ async def test_a_finished_job_streams_once_and_ends(status: RunningStatus) -> No
     assert [name for name, _ in events] == ["job", "end"]
 
 
+async def test_a_replica_that_does_not_consume_still_streams_live(
+    status: RunningStatus, amqp_url: str, database: infra.TestDatabase, tmp_path: Path
+) -> None:
+    """Each replica folds only what it consumes: streams learn of changes via NOTIFY."""
+    job = f"job-{uuid.uuid4().hex}"
+    await status.broker.publish(accepted(job, [upload("a")], 0))
+    await status.job_when(job, lambda d: True)
+
+    async with (
+        running_status(
+            amqp_url=amqp_url,
+            namespace=status.settings.namespace,
+            dsn=database.dsn,
+            blob_dir=tmp_path / "replica-blobs",
+            publishers=status.settings.publishers,
+            consume=False,
+        ) as replica,
+        replica.client.get(f"/v1/jobs/{job}/events") as response,
+    ):
+        await read_until(response, "job")
+        await status.broker.publish(
+            received(job, "a", P1, 1),
+            thumbnailed(P1, 2),
+            published(job, "a", P1, "imgur", 3),
+            published(job, "a", P1, "flickr", 4),
+        )
+        events = sse_events(await read_until(response, "end"))
+
+    assert events[-1] == ("end", {"status": "completed"})
+
+
 async def test_a_client_that_leaves_is_unsubscribed(status: RunningStatus) -> None:
     from photobus_status.routes import CHANGES
 
