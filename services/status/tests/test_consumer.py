@@ -116,6 +116,18 @@ async def test_one_refused_event_does_not_hold_back_the_others() -> None:
     assert sink.transactions == [[events[0]], [events[1]], [events[3]]]
 
 
+async def test_a_hung_database_gives_the_messages_back_for_retry() -> None:
+    class HungSink:
+        async def apply(self, events: Sequence[Event]) -> list[str]:
+            await asyncio.Event().wait()
+            return []
+
+    folder = BatchFolder(HungSink(), max_wait=0.01, commit_timeout=0.1)
+
+    with pytest.raises(RetryLater):
+        await folder.handle(some_events(1)[0], DELIVERY)
+
+
 # -- through the real broker --------------------------------------------------------
 
 

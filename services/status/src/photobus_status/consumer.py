@@ -52,8 +52,10 @@ class BatchFolder:
         on_commit: OnCommit | None = None,
         max_size: int = 256,
         max_wait: float = 0.005,
+        commit_timeout: float = 30.0,
     ) -> None:
         self.sink = sink
+        self.commit_timeout = commit_timeout
         self.on_commit = on_commit
         self.max_size = max_size
         self.max_wait = max_wait
@@ -108,7 +110,7 @@ class BatchFolder:
 
     async def _commit(self, batch: _Batch) -> None:
         try:
-            touched = await self.sink.apply(_unique(batch.events))
+            touched = await self._apply(_unique(batch.events))
         except Exception as e:
             if len(batch.events) == 1:
                 log.warning("folding %s failed: %r", batch.events[0].type, e)
@@ -127,12 +129,18 @@ class BatchFolder:
         touched: set[str] = set()
         for event, result in zip(batch.events, batch.results, strict=True):
             try:
-                touched.update(await self.sink.apply([event]))
+                touched.update(await self._apply([event]))
             except Exception as e:
                 _settle(result, e)
             else:
                 _settle(result, None)
         return sorted(touched)
+
+    async def _apply(self, events: list[Event]) -> list[str]:
+        # A hung database must not hold messages forever: give up, let them be retried.
+        # Had the commit gone through after all, the retry is deduplicated on event_id.
+        async with asyncio.timeout(self.commit_timeout):
+            return await self.sink.apply(events)
 
     async def _announce(self, job_ids: list[str]) -> None:
         if self.on_commit is None or not job_ids:

@@ -108,7 +108,9 @@ class DeadLetterReader:
         *,
         on_commit: OnCommit | None = None,
         retry_delays: tuple[float, ...] = (0.5, 1, 2, 5, 10),
+        commit_timeout: float = 30.0,
     ) -> None:
+        self.commit_timeout = commit_timeout
         self.broker = broker
         self.sink = sink
         self.on_commit = on_commit
@@ -145,7 +147,8 @@ class DeadLetterReader:
         attempt = 0
         while True:
             try:
-                return await self.sink.apply([event])
+                async with asyncio.timeout(self.commit_timeout):
+                    return await self.sink.apply([event])
             except Exception as e:
                 delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
                 log.warning("could not record a dead letter (%r); again in %ss", e, delay)
