@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -419,3 +423,97 @@ async def test_a_stalled_server_hits_the_read_timeout(servers: Servers) -> None:
         await fetch(f"{servers.base}/stall", limits=limits)
     assert caught.value.reason == "timeout"
     assert asyncio.get_running_loop().time() - started < 1.5
+
+
+@dataclass
+class TlsServer:
+    port: int
+    ca: ssl.SSLContext  # trusts the server's self-signed certificate
+    sni: list[str | None] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+
+
+def self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path) -> AsyncIterator[TlsServer]:
+    cert, key = self_signed(tmp_path, "photos.example")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sock = socket.socket()
+    sock.bind(("127.0.0.2", 0))
+    sock.listen()
+    server = TlsServer(port=sock.getsockname()[1], ca=ssl.create_default_context(cafile=cert))
+
+    def record_sni(_conn: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        server.sni.append(name)
+
+    server_tls.sni_callback = record_sni
+
+    async def photo(request: web.Request) -> web.Response:
+        server.hosts.append(request.host)
+        return web.Response(body=BODY)
+
+    app = web.Application()
+    app.router.add_get("/photo", photo)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.SockSite(runner, sock, ssl_context=server_tls).start()
+    yield server
+    await runner.cleanup()
+
+
+def resolving_to_allowed_server(name: str) -> Resolver:
+    async def resolve(host: str, port: int) -> list[IPAddress]:
+        assert host == name
+        return [ipaddress.ip_address("127.0.0.2")]
+
+    return resolve
+
+
+async def test_tls_keeps_the_hostname_for_sni_host_and_certificate(tls_server: TlsServer) -> None:
+    sink = Collected()
+    url = f"https://photos.example:{tls_server.port}/photo"
+    async with open_fetch_session(tls=tls_server.ca) as session:
+        await fetch_url(
+            session,
+            url,
+            sink,
+            LIMITS,
+            allowed=ALLOWED,
+            resolver=resolving_to_allowed_server("photos.example"),
+        )
+    assert sink.body == BODY
+    assert tls_server.sni == ["photos.example"]
+    assert tls_server.hosts == [f"photos.example:{tls_server.port}"]
+
+
+async def test_tls_certificate_for_another_name_is_refused(tls_server: TlsServer) -> None:
+    sink = Collected()
+    url = f"https://other.example:{tls_server.port}/photo"
+    async with open_fetch_session(tls=tls_server.ca) as session:
+        with pytest.raises(FetchError) as caught:
+            await fetch_url(
+                session,
+                url,
+                sink,
+                LIMITS,
+                allowed=ALLOWED,
+                resolver=resolving_to_allowed_server("other.example"),
+            )
+    assert caught.value.reason == "fetch_failed"
+    assert "certificate" in caught.value.detail.lower()
+    assert sink.chunks == []
+    assert tls_server.hosts == []

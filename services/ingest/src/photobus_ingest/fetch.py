@@ -15,6 +15,7 @@ import contextvars
 import ipaddress
 import re
 import socket
+import ssl
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -99,14 +100,15 @@ class _PinnedResolver(AbstractResolver):
         return None
 
 
-def open_fetch_session() -> aiohttp.ClientSession:
+def open_fetch_session(*, tls: ssl.SSLContext | None = None) -> aiohttp.ClientSession:
     """A session whose connections go only to addresses `fetch_url` has checked.
 
     No connection reuse (a pooled connection would skip the per-hop pinning), no
-    proxies from the environment, no transparent decompression.
+    proxies from the environment, no transparent decompression. `tls` replaces the
+    default certificate verification context (e.g. a private CA); it is never off.
     """
     connector = aiohttp.TCPConnector(
-        resolver=_PinnedResolver(), use_dns_cache=False, force_close=True
+        resolver=_PinnedResolver(), use_dns_cache=False, force_close=True, ssl=tls or True
     )
     session = aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False)
     _pinned_sessions.add(session)
