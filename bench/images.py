@@ -1,7 +1,7 @@
 """Photograph-like JPEGs for benchmarks, generated once into var/bench-images/ and reused.
 
-Smooth gradients plus sensor-like noise at quality 90 compress and decode like
-camera output; flat colours would flatter every decoder.
+Smooth gradients plus texture and sensor-like noise at quality 90 compress and decode
+like camera output; flat colours would flatter every decoder and encoder.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from PIL import Image, ImageFilter
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "bench-images"
 ORIENTATION_TAG = 0x0112
-GENERATOR_VERSION = 2  # bump when photo_like changes, so cached files are regenerated
+GENERATOR_VERSION = 3  # bump when photo_like changes, so cached files are regenerated
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,13 @@ def photo_like(width: int, height: int, *, seed: int = 0) -> Image.Image:
     # Gradient across the frame, like light falling off.
     gradient = Image.linear_gradient("L").resize((width, height)).convert("RGB")
     image = Image.blend(base, gradient, 0.3)
-    # Per-pixel noise: what makes a camera JPEG expensive to code and decode.
-    noise = Image.effect_noise((width, height), 24).convert("RGB")
-    return Image.blend(image, noise, 0.25)
+    # Texture at three scales, so that every rendition size still sees detail (plain
+    # per-pixel noise averages out in a preview and would flatter the WebP encoder).
+    fine = Image.effect_noise((width, height), 32)
+    middle = Image.effect_noise((width // 4, height // 4), 48).resize((width, height))
+    broad = Image.effect_noise((width // 16, height // 16), 64).resize((width, height))
+    texture = Image.blend(Image.blend(fine, middle, 0.35), broad, 0.3).convert("RGB")
+    return Image.blend(image, texture, 0.4)
 
 
 def jpeg(spec: BenchImage, *, quality: int = 90) -> bytes:

@@ -1,0 +1,223 @@
+"""Thumbnailer speed on one core: photobus `make_renditions` against plain Pillow and the floor.
+
+Contenders, each making a 1440 px preview and a 256 px thumbnail as WebP with the
+same encoder settings (except the floor, which only decodes):
+  photobus       make_renditions: draft decode, resize, ICC, orientation, two WebPs
+  pillow-plain   full decode, exif_transpose, Image.thumbnail() per size, two WebPs
+  jpeg-1/8       libjpeg-turbo decoding at 1/8 scale, nothing else: no pipeline beats it
+  pyvips         thumbnail_buffer + webpsave, when pyvips is installed (not a dependency)
+Photos: generated 12 and 24 MP JPEGs (bench/images.py) and the corpus camera and HEIC photos.
+Wall time includes waiting for the CPU on a busy machine; compare CPU time.
+
+    uv run python -m bench.thumbnailer [--min-seconds 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from photobus_thumbnailer.imaging import (
+    RENDITION_SIZES,
+    WEBP_METHOD,
+    WEBP_QUALITY,
+    make_renditions,
+    register_heif,
+)
+from PIL import Image, ImageOps
+
+from bench.images import IMAGES, jpeg
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+Contender = Callable[[bytes], object]
+
+
+@dataclass(frozen=True)
+class PhotoSet:
+    name: str
+    photos: list[bytes]
+    megapixels: float  # of all photos together
+    jpeg: bool = True  # the 1/8-scale floor only exists for JPEG
+
+
+@dataclass(frozen=True)
+class Timing:
+    cpu_seconds: float  # per pass over the set
+    wall_seconds: float
+
+
+def photobus(data: bytes) -> object:
+    return make_renditions(data)
+
+
+def _webp(im: Image.Image) -> bytes:
+    out = io.BytesIO()
+    im.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+    return out.getvalue()
+
+
+def pillow_plain(data: bytes) -> object:
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()  # decoded in full: thumbnail() can no longer use draft
+        upright = ImageOps.exif_transpose(im)
+        outputs = []
+        for long_edge in RENDITION_SIZES.values():
+            copy = upright.copy()
+            copy.thumbnail((long_edge, long_edge))
+            outputs.append(_webp(copy.convert("RGB")))
+        return outputs
+
+
+def jpeg_eighth(data: bytes) -> object:
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("RGB", (im.width // 8, im.height // 8))
+        im.load()
+        return im.size
+
+
+def _pyvips() -> Contender | None:
+    try:
+        import pyvips
+    except (ImportError, OSError):
+        return None
+    preview_edge, thumb_edge = RENDITION_SIZES.values()
+
+    def vips(data: bytes) -> object:
+        preview = pyvips.Image.thumbnail_buffer(data, preview_edge)
+        thumb = preview.thumbnail_image(thumb_edge)
+        return [
+            image.webpsave_buffer(Q=WEBP_QUALITY, effort=WEBP_METHOD, strip=True)
+            for image in (preview, thumb)
+        ]
+
+    return vips
+
+
+def photo_sets() -> list[PhotoSet]:
+    register_heif()
+    sets = []
+    for spec in IMAGES:
+        sets.append(PhotoSet(spec.name, [jpeg(spec)], spec.megapixels))
+    for name, pattern, is_jpeg in (("camera", "*.jpg", True), ("heic", "*.HEIC", False)):
+        photos = [p.read_bytes() for p in sorted((CORPUS / name).glob(pattern))]
+        if photos:
+            label = f"corpus {name} ({len(photos)})"
+            sets.append(PhotoSet(label, photos, _megapixels(photos), jpeg=is_jpeg))
+    return sets
+
+
+def _megapixels(photos: list[bytes]) -> float:
+    total = 0.0
+    for data in photos:
+        with Image.open(io.BytesIO(data)) as im:
+            total += im.width * im.height / 1e6
+    return total
+
+
+def measure(contender: Contender, photos: list[bytes], min_seconds: float) -> Timing:
+    """Average CPU and wall time per pass over `photos`, after one warm-up pass."""
+    for data in photos:
+        contender(data)
+    passes, cpu0, wall0 = 0, time.process_time(), time.perf_counter()
+    while passes < 3 or time.process_time() - cpu0 < min_seconds:
+        for data in photos:
+            contender(data)
+        passes += 1
+    return Timing(
+        (time.process_time() - cpu0) / passes,
+        (time.perf_counter() - wall0) / passes,
+    )
+
+
+def webp_methods(min_seconds: float) -> dict[str, object]:
+    """Why WEBP_METHOD: encode time and size of a 24 MP photo's preview per method."""
+    preview = next(r for r in make_renditions(jpeg(IMAGES[2])).renditions if r.name == "preview")
+    with Image.open(io.BytesIO(preview.data)) as im:
+        image = im.convert("RGB")
+    rows: dict[str, object] = {}
+    for method in range(7):
+
+        def encode(_: bytes, method: int = method) -> object:
+            out = io.BytesIO()
+            image.save(out, "WEBP", quality=WEBP_QUALITY, method=method)
+            return out.tell()
+
+        timing = measure(encode, [b""], min_seconds / 4)
+        size = encode(b"")
+        assert isinstance(size, int)
+        rows[f"method {method}"] = {"cpu_ms": round(timing.cpu_seconds * 1000, 1), "bytes": size}
+    return rows
+
+
+def run(min_seconds: float = 1.0) -> dict[str, object]:
+    register_heif()
+    contenders: dict[str, Contender] = {
+        "photobus": photobus,
+        "pillow-plain": pillow_plain,
+        "jpeg-1/8": jpeg_eighth,
+    }
+    notes = [f"one process, one core; WebP quality {WEBP_QUALITY}, method {WEBP_METHOD}"]
+    vips = _pyvips()
+    if vips is None:
+        notes.append("pyvips not installed: skipped")
+    else:
+        contenders["pyvips"] = vips
+    sets: dict[str, object] = {}
+    for photo_set in photo_sets():
+        rows: dict[str, dict[str, float]] = {}
+        for name, contender in contenders.items():
+            if name == "jpeg-1/8" and not photo_set.jpeg:
+                continue
+            timing = measure(contender, photo_set.photos, min_seconds)
+            count = len(photo_set.photos)
+            rows[name] = {
+                "cpu_ms_per_photo": round(timing.cpu_seconds / count * 1000, 1),
+                "wall_ms_per_photo": round(timing.wall_seconds / count * 1000, 1),
+                "photos_per_s": round(count / timing.cpu_seconds, 2),
+                "mp_per_s": round(photo_set.megapixels / timing.cpu_seconds, 1),
+            }
+        base = rows["photobus"]["cpu_ms_per_photo"]
+        for row in rows.values():
+            row["cpu_vs_photobus"] = round(row["cpu_ms_per_photo"] / base, 2)
+        sets[photo_set.name] = {"megapixels": round(photo_set.megapixels, 1), "contenders": rows}
+    return {"notes": notes, "sets": sets, "webp_methods": webp_methods(min_seconds)}
+
+
+def print_table(results: dict[str, object]) -> None:
+    sets = results["sets"]
+    assert isinstance(sets, dict)
+    print(
+        f"{'photos':<30} {'contender':<13} {'cpu ms':>8} {'wall ms':>8} {'photo/s':>8} "
+        f"{'MP/s':>7} {'×photobus':>9}"
+    )
+    for set_name, entry in sets.items():
+        for name, row in entry["contenders"].items():
+            print(
+                f"{set_name:<30} {name:<13} {row['cpu_ms_per_photo']:>8} "
+                f"{row['wall_ms_per_photo']:>8} {row['photos_per_s']:>8} {row['mp_per_s']:>7} "
+                f"{row['cpu_vs_photobus']:>9}"
+            )
+    print("\nWebP encoding of a 1440 px preview, quality", WEBP_QUALITY)
+    methods = results["webp_methods"]
+    assert isinstance(methods, dict)
+    for method, row in methods.items():
+        print(f"  {method}: {row['cpu_ms']:>6} ms  {row['bytes']:>8} bytes")
+    notes = results["notes"]
+    assert isinstance(notes, list)
+    for note in notes:
+        print(f"note: {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--min-seconds", type=float, default=1.0, help="CPU time per measurement")
+    args = parser.parse_args()
+    print_table(run(args.min_seconds))
+
+
+if __name__ == "__main__":
+    main()
