@@ -274,3 +274,14 @@ async def test_health_readiness_and_metrics(status: RunningStatus) -> None:
     assert await ready.json() == {"status": "ready"}
     metrics = await status.client.get("/metrics")
     assert "photobus_http_requests_total" in await metrics.text()
+
+
+async def test_openapi_describes_every_route(status: RunningStatus) -> None:
+    spec = await (await status.client.get("/openapi.json")).json()
+
+    assert spec["openapi"].startswith("3.")
+    assert set(spec["paths"]["/v1/photos/{photo_id}"]) == {"get"}
+    assert "post" in spec["paths"]["/v1/photos/{photo_id}/publish"]
+    events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]
+    assert events["summary"].startswith("`event: job`")
+    assert events["parameters"][0]["name"] == "job_id"

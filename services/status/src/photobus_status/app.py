@@ -26,6 +26,7 @@ from photobus_status.deadletters import DeadLetterReader
 from photobus_status.live import JobChanges, announce, listen
 from photobus_status.migrate import ensure_database, migrate
 from photobus_status.routes import CHANGES, SETTINGS, jobs, json_errors, photos, seeds
+from photobus_status.routes.openapi import openapi
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def create_app(
         app.cleanup_ctx.append(_consumers(settings))
     for module in (jobs, photos, seeds):
         app.add_routes(module.routes)
+    app.router.add_get("/openapi.json", openapi)
     return app
 
 

@@ -35,6 +35,7 @@ async def job_json(request: web.Request, job_id: str) -> dict[str, Any] | None:
 
 @routes.get("/v1/jobs/{job_id}")
 async def get_job(request: web.Request) -> web.Response:
+    """The job: its items, each one's photo, thumbnails and per-destination state."""
     body = await job_json(request, request.match_info["job_id"])
     return not_found("job") if body is None else web.json_response(body)
 

@@ -41,6 +41,7 @@ def _photo_json(doc: queries.PhotoDoc) -> dict[str, Any]:
 
 @routes.get("/v1/photos")
 async def list_photos(request: web.Request) -> web.Response:
+    """Photos, newest first: `?tag=&destination=&state=&cursor=&limit=`; `next_cursor` pages on."""
     query = request.query
     try:
         limit = int(query.get("limit", "50"))
@@ -74,13 +75,17 @@ async def _find_photo(request: web.Request) -> queries.PhotoDoc | None:
 
 @routes.get("/v1/photos/{photo_id}")
 async def get_photo(request: web.Request) -> web.Response:
+    """One photo: original, thumbnails, metadata, tags and per-destination state."""
     doc = await _find_photo(request)
     return not_found("photo") if doc is None else web.json_response(_photo_json(doc))
 
 
 @routes.get("/v1/photos/{photo_id}/renditions/{name}")
 async def get_rendition(request: web.Request) -> web.StreamResponse:
-    """Renditions are content-addressed (the photo id is the original's hash): cache forever."""
+    """A rendition (`thumb` or `preview`, WebP).
+
+    Renditions are content-addressed (the photo id is the original's hash): cached forever.
+    """
     photo_id, name = request.match_info["photo_id"], request.match_info["name"]
     if not is_photo_id(photo_id) or name not in RENDITIONS:
         return not_found("rendition")
@@ -136,6 +141,7 @@ async def publish(request: web.Request) -> web.Response:
 
 @routes.post("/v1/photos/{photo_id}/thumbnails")
 async def rethumbnail(request: web.Request) -> web.Response:
+    """Make the photo's thumbnails again → 202."""
     doc = await _find_photo(request)
     if doc is None:
         return not_found("photo")

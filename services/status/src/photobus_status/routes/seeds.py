@@ -17,11 +17,13 @@ routes = web.RouteTableDef()
 
 @routes.get("/v1/images/uploaded/{job_id}")
 async def uploaded(request: web.Request) -> web.Response:
+    """Seed-compatible job summary: `{"id","status","created","finished","uploaded"}`."""
     summary = await queries.seed_job_summary(request.app[PG_POOL], request.match_info["job_id"])
     return not_found("job") if summary is None else web.json_response(summary)
 
 
 @routes.get("/v1/images")
 async def images(request: web.Request) -> web.Response:
+    """Seed-compatible list of every published Imgur link: `{"images": [...]}`."""
     links = await queries.imgur_links(request.app[PG_POOL], owner_of(request))
     return web.json_response({"images": links})
