@@ -9,6 +9,8 @@ import pytest
 from photobus_thumbnailer.imaging import RENDITION_SIZES, make_renditions
 from PIL import Image, JpegImagePlugin
 
+from services.thumbnailer.tests.support import decode
+
 WIDTH, HEIGHT = 6000, 4000  # 24 MP
 
 
@@ -68,3 +70,19 @@ def test_big_jpeg_is_decoded_once_at_reduced_scale(draft_spy: DraftSpy, orientat
     assert (result.metadata.width, result.metadata.height) == (
         (WIDTH, HEIGHT) if orientation == 1 else (HEIGHT, WIDTH)
     )
+
+
+def test_multi_picture_jpeg_is_drafted_too(draft_spy: DraftSpy) -> None:
+    # Cameras and phones write MPO: a JPEG with more pictures after the first.
+    first = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
+    second = Image.new("RGB", (4000, 3000), "red")
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+
+    result = make_renditions(out.getvalue())
+
+    [decoded] = draft_spy.decoded_sizes
+    assert decoded == (2000, 1500)
+    assert (result.renditions[0].width, result.renditions[0].height) == (1440, 1080)
+    red, green, blue = decode(result.renditions[1].data).convert("RGB").getpixel((128, 96))  # type: ignore[misc]
+    assert abs(red - green) < 10 and abs(green - blue) < 10  # the gray first picture, not red

@@ -97,3 +97,8 @@ def test_imaging_error_survives_a_process_boundary() -> None:
     error = pickle.loads(pickle.dumps(ImagingError("truncated", "the file ends early")))
     assert (error.reason, error.detail) == ("truncated", "the file ends early")
     assert str(error) == "truncated: the file ends early"
+
+
+@pytest.mark.parametrize("keep", [5000, 100])
+def test_cut_short_heic_is_a_decode_failure(keep: int) -> None:
+    assert reason_for(corpus("heic/IMG_5195.HEIC")[:keep]) == "decode_failed"

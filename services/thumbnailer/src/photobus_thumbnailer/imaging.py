@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
 from photobus_thumbnailer.colour import resizable, to_srgb
 from photobus_thumbnailer.metadata import PhotoMetadata, read_exif, read_metadata
@@ -43,6 +43,11 @@ WEBP_METHOD: Final = 0
 # Formats a photo may arrive in. Others (EPS, PDF, PSD, ...) are refused before
 # decoding: some run external programs, none are photos people upload.
 ACCEPTED_FORMATS: Final = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "TIFF", "GIF", "BMP")
+
+# ISO-BMFF brands of HEIC, HEIF and AVIF files (the `ftyp` box at the start).
+_HEIF_BRANDS: Final = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
+)
 
 # Bicubic, with a cheap box `reduce` first once the ratio passes 2 (as Image.thumbnail
 # does): measured 25% faster than Lanczos for the preview, with no visible difference.
@@ -178,6 +183,9 @@ def _unrecognised(data: bytes) -> ImagingError:
         return ImagingError(
             "unsupported_format", f"{kind} images are not supported; upload a JPEG, PNG or HEIC"
         )
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        # libheif refuses a damaged or cut-short container without saying which.
+        return ImagingError("decode_failed", "the HEIC/AVIF file is damaged or incomplete")
     return ImagingError("not_an_image", "the file is not an image in any format we know")
 
 
@@ -197,7 +205,7 @@ def _draft(im: Image.Image, long_edge: int) -> None:
     The request is in stored (not upright) pixels, so it is right for every EXIF
     orientation. Must run before anything loads the pixels; other formats ignore it.
     """
-    if im.format != "JPEG":
+    if not isinstance(im, JpegImagePlugin.JpegImageFile):  # MPO (multi-picture JPEG) too
         return
     width, height = im.size
     scale = long_edge / max(width, height)
