@@ -52,6 +52,11 @@ class FakeControl:
         answer = await self._call("POST", "flickr/approve", {"oauth_token": oauth_token})
         return str(answer["oauth_verifier"])
 
+    async def gphotos_received(self) -> list[RecordedUpload]:
+        """Google Photos: the bytes received at /v1/uploads (remote_id is the upload token)."""
+        answer = await self._call("GET", "gphotos/received")
+        return [RecordedUpload.from_json(item) for item in answer]
+
     async def expire_upload_tokens(self) -> None:
         """Google Photos: make every upload token issued so far unusable."""
         await self._call("POST", "gphotos/expire_upload_tokens")
