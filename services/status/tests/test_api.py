@@ -16,6 +16,7 @@ from photobus_common.broker import PublishError
 from photobus_common.events import Event, parse_event
 from photobus_common.service import BROKER
 from photobus_common.topology import exchange_name
+from photobus_status import queries
 
 from services.status.tests.histories import (
     accepted,
@@ -266,6 +267,27 @@ async def test_publish_again_refuses_what_it_cannot_do(
         assert answer.status == 503
         assert answer.headers["Retry-After"] == "5"
         assert (await answer.json())["error"] == "broker_unavailable"
+
+
+async def test_a_database_outage_is_a_503_and_a_bug_a_json_500(
+    status: RunningStatus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(queries, "get_job", refused)
+    outage = await status.client.get("/v1/jobs/some-job")
+    monkeypatch.setattr(queries, "get_job", broken)
+    bug = await status.client.get("/v1/jobs/some-job")
+
+    assert outage.status == 503
+    assert outage.headers["Retry-After"] == "5"
+    assert (await outage.json())["error"] == "database_unavailable"
+    assert bug.status == 500
+    assert (await bug.json())["error"] == "internal_error"
 
 
 async def test_health_readiness_and_metrics(status: RunningStatus) -> None:

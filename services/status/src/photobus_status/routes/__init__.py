@@ -5,14 +5,27 @@ Errors are JSON `{"error", "detail"}` everywhere, including aiohttp's own 404/40
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from photobus_status.config import StatusSettings
 from photobus_status.live import JobChanges
+
+log = logging.getLogger(__name__)
+
+# What asyncpg raises when Postgres is down or restarting, or the pool cannot connect.
+DATABASE_DOWN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
 
 SETTINGS = web.AppKey("settings", StatusSettings)
 CHANGES = web.AppKey("job_changes", JobChanges)
@@ -64,6 +77,19 @@ async def json_errors(
             raise
         code = e.reason.lower().replace(" ", "_")
         return error(e.status, code, e.text or e.reason, headers=_kept_headers(e))
+    except ConnectionResetError:
+        raise  # the client left; there is no one to answer
+    except DATABASE_DOWN as e:
+        log.warning("%s %s: database unavailable: %r", request.method, request.path, e)
+        return error(
+            503,
+            "database_unavailable",
+            "the job view's database is not answering; retry in a few seconds",
+            headers={"Retry-After": "5"},
+        )
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error(500, "internal_error", "the status service failed; see its logs")
 
 
 def _kept_headers(e: web.HTTPException) -> dict[str, str]:

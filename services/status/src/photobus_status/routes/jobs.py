@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -11,7 +12,13 @@ from aiohttp_sse import EventSourceResponse, sse_response
 from photobus_common.service import PG_POOL
 
 from photobus_status import queries
-from photobus_status.routes import CHANGES, add_rendition_urls, not_found, owner_of
+from photobus_status.routes import (
+    CHANGES,
+    DATABASE_DOWN,
+    add_rendition_urls,
+    not_found,
+    owner_of,
+)
 
 TERMINAL: frozenset[str] = frozenset({"completed", "partial", "failed"})
 PING_SECONDS = 15.0
@@ -19,6 +26,8 @@ PING_SECONDS = 15.0
 # (a safety net should a notification ever be missed).
 DISCONNECT_CHECK_SECONDS = 1.0
 RECHECK_SECONDS = 15.0
+
+log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -64,7 +73,12 @@ async def job_events(request: web.Request) -> web.StreamResponse:
                 if _gone(request, stream):
                     break
                 if changed or time.monotonic() - read_at >= RECHECK_SECONDS:
-                    body = await job_json(request, job_id)
+                    try:
+                        body = await job_json(request, job_id)
+                    except DATABASE_DOWN as e:
+                        # End the stream; the client's EventSource reconnects and resumes.
+                        log.warning("job stream %s ends: database unavailable: %r", job_id, e)
+                        break
                     read_at = time.monotonic()
         return stream
 
