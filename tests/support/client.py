@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,13 @@ TERMINAL = {"completed", "partial", "failed"}
 
 
 def form_with_files(files: list[tuple[str, bytes]], **fields: str) -> aiohttp.FormData:
-    form = aiohttp.FormData()
+    # Unquoted field values, as curl and browsers send them (`../../x.jpg` stays as it is).
+    form = aiohttp.FormData(quote_fields=False)
     for name, value in fields.items():
         form.add_field(name, value)
     for filename, data in files:
-        form.add_field("file", data, filename=filename, content_type="application/octet-stream")
+        # A stream, not raw bytes: aiohttp warns that large raw bodies block the event loop.
+        form.add_field("file", io.BytesIO(data), filename=filename, content_type="application/octet-stream")
     return form
 
 
