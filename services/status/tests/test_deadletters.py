@@ -12,7 +12,7 @@ import aio_pika
 import asyncpg
 import pytest
 from photobus_common.broker import REASON_HEADER
-from photobus_common.events import dump_event
+from photobus_common.events import PublishRequested, dump_event
 from photobus_common.topology import dlq_name, exchange_name
 from photobus_status.deadletters import dead_letter_event
 
@@ -87,7 +87,11 @@ async def status(
     amqp_url: str, namespace: str, database: infra.TestDatabase, tmp_path: Path
 ) -> AsyncIterator[RunningStatus]:
     async with running_status(
-        amqp_url=amqp_url, namespace=namespace, dsn=database.dsn, blob_dir=tmp_path / "blobs"
+        amqp_url=amqp_url,
+        namespace=namespace,
+        dsn=database.dsn,
+        blob_dir=tmp_path / "blobs",
+        publishers=("imgur", "flickr"),
     ) as running:
         yield running
 
@@ -155,23 +159,55 @@ async def test_a_photo_dead_lettered_by_the_thumbnailer_fails_its_item(
     assert next(i for i in doc["items"] if i["item_id"] == "b")["state"] == "pending"
 
 
-async def test_a_dead_lettered_publish_fails_that_destination(
+async def dead_letter(amqp_url: str, queue: str, message: aio_pika.Message) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.default_exchange.publish(message, queue)
+
+
+async def test_a_publish_dead_lettered_by_its_publisher_fails_that_destination(
     status: RunningStatus, amqp_url: str
+) -> None:
+    job = f"job-{uuid.uuid4().hex}"
+    await status.broker.publish(accepted(job, [upload("a")], 0), received(job, "a", P1, 1))
+    await status.job_when(job, lambda d: d["items"][0]["photo_id"] == P1)
+    request = PublishRequested(producer="status", job_id=job, item_id="a", photo_id=P1,
+                               destination="flickr")  # fmt: skip
+
+    await dead_letter(
+        amqp_url,
+        dlq_name(status.settings.namespace, "publisher-flickr"),
+        aio_pika.Message(dump_event(request), message_id=str(request.event_id)),
+    )
+
+    doc = await status.job_when(
+        job, lambda d: d["items"][0]["destinations"]["flickr"]["state"] == "failed"
+    )
+    assert "dead_lettered: unknown" in doc["items"][0]["destinations"]["flickr"]["reason"]
+    assert doc["items"][0]["destinations"]["imgur"]["state"] == "pending"
+
+
+async def test_an_event_status_gave_up_on_is_folded_from_its_dead_letter_queue(
+    status: RunningStatus, amqp_url: str, database: infra.TestDatabase
 ) -> None:
     job = f"job-{uuid.uuid4().hex}"
     await status.broker.publish(accepted(job, [upload("a")], 0), received(job, "a", P1, 1))
     await status.job_when(job, lambda d: d["items"][0]["photo_id"] == P1)
     outcome = published(job, "a", P1, "flickr", 2)
 
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.default_exchange.publish(
-            aio_pika.Message(dump_event(outcome), message_id=str(outcome.event_id)),
-            dlq_name(status.settings.namespace, "status"),
-        )
+    await dead_letter(
+        amqp_url,
+        dlq_name(status.settings.namespace, "status"),
+        aio_pika.Message(
+            dump_event(outcome),
+            message_id=str(outcome.event_id),
+            headers={REASON_HEADER: "retries exhausted: database unavailable"},
+        ),
+    )
 
     doc = await status.job_when(
-        job, lambda d: d["items"][0]["destinations"]["flickr"]["state"] == "failed"
+        job, lambda d: d["items"][0]["destinations"]["flickr"]["state"] == "published"
     )
-    assert "dead_lettered: unknown" in doc["items"][0]["destinations"]["flickr"]["reason"]
+    assert doc["items"][0]["state"] != "failed"
+    assert await dead_letters(database.dsn) == []

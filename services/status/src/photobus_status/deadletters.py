@@ -4,8 +4,10 @@ Consumes `<ns>.<service>.dlq` of every consumer of the deployment (status's own
 included). Each message becomes a `MessageDeadLettered` event — its id derived
 from the queue and the message id, so a redelivered dead letter is folded once —
 naming whatever the original body still tells (event, job, item, photo,
-destination) and why it was dead-lettered. The message is acked only after the
-event is committed; while the database is down it waits, unacked, and tries again.
+destination) and why it was dead-lettered. One exception: a valid event in
+status's own `.dlq` is one status gave up on while Postgres was away, so it is
+folded itself. The message is acked only after the commit; while the database is
+down it waits, unacked, and tries again.
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ from typing import Any, Protocol
 
 from aio_pika.abc import AbstractIncomingMessage
 from photobus_common.broker import REASON_HEADER, Broker
-from photobus_common.events import DESTINATIONS, Destination, MessageDeadLettered, parse_event
-from photobus_common.topology import ConsumerSpec, dlq_name, queue_name
+from photobus_common.events import (
+    DESTINATIONS,
+    Destination,
+    Event,
+    MessageDeadLettered,
+    parse_event,
+)
+from photobus_common.topology import STATUS, ConsumerSpec, dlq_name, queue_name
 from pydantic import ValidationError
 
 from photobus_status.consumer import EventSink, OnCommit
+from photobus_status.errors import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +138,14 @@ class DeadLetterReader:
         return handle
 
     async def handle(self, queue: str, message: AbstractIncomingMessage) -> None:
-        event = dead_letter_event(queue, message)
+        dead_letter = dead_letter_event(queue, message)
         log.warning(
-            "dead letter from %s: %s (%s)", queue, event.original_type, event.reason,
-            extra={"job_id": event.job_id},
+            "dead letter from %s: %s (%s)", queue, dead_letter.original_type, dead_letter.reason,
+            extra={"job_id": dead_letter.job_id},
         )  # fmt: skip
-        touched = await self._apply_until_committed(event)
+        touched = await self._apply_until_committed(
+            self._refold(queue, message) or dead_letter, dead_letter
+        )
         await message.ack()
         if self.on_commit is not None and touched:
             try:
@@ -142,15 +153,32 @@ class DeadLetterReader:
             except Exception:
                 log.exception("could not announce a dead letter")
 
-    async def _apply_until_committed(self, event: MessageDeadLettered) -> list[str]:
-        """Keep the message unacked (never lost, never requeued in a hot loop) until it is folded."""
+    def _refold(self, queue: str, message: AbstractIncomingMessage) -> Event | None:
+        """A valid event status itself gave up on (Postgres was away too long): fold it now."""
+        if queue != queue_name(self.broker.namespace, STATUS.service):
+            return None
+        try:
+            return parse_event(message.body)
+        except ValidationError:
+            return None
+
+    async def _apply_until_committed(
+        self, event: Event, dead_letter: MessageDeadLettered
+    ) -> list[str]:
+        """Keep the message unacked (never lost, never requeued in a hot loop) until it is folded.
+
+        While Postgres is away, wait and try again. Should the view refuse an event
+        status dead-lettered, record that it was dead-lettered instead.
+        """
         attempt = 0
         while True:
             try:
                 async with asyncio.timeout(self.commit_timeout):
                     return await self.sink.apply([event])
-            except Exception as e:
-                delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
-                log.warning("could not record a dead letter (%r); again in %ss", e, delay)
-                attempt += 1
-                await asyncio.sleep(delay)
+            except DATABASE_DOWN as e:
+                log.warning("could not fold a dead letter (%r); trying again", e)
+            except Exception:
+                log.exception("the view refused dead-lettered %s", event.type)
+                event = dead_letter
+            await asyncio.sleep(self.retry_delays[min(attempt, len(self.retry_delays) - 1)])
+            attempt += 1

@@ -10,22 +10,13 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 
 from photobus_status.config import StatusSettings
+from photobus_status.errors import DATABASE_DOWN
 from photobus_status.live import JobChanges
 
 log = logging.getLogger(__name__)
-
-# What asyncpg raises when Postgres is down or restarting, or the pool cannot connect.
-DATABASE_DOWN = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-    OSError,
-    TimeoutError,
-)
 
 SETTINGS = web.AppKey("settings", StatusSettings)
 CHANGES = web.AppKey("job_changes", JobChanges)

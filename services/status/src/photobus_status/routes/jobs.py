@@ -12,9 +12,9 @@ from aiohttp_sse import EventSourceResponse, sse_response
 from photobus_common.service import PG_POOL
 
 from photobus_status import queries
+from photobus_status.errors import DATABASE_DOWN
 from photobus_status.routes import (
     CHANGES,
-    DATABASE_DOWN,
     add_rendition_urls,
     not_found,
     owner_of,
