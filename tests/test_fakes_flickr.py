@@ -18,6 +18,7 @@ import requests
 from tests.fakes import Fault
 from tests.fakes.control import FakeControl
 from tests.fakes.flickr import FakeFlickr
+from tests.fakes.flickr_store import machine_tag_query_matches, parse_tags
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 PHOTO = CORPUS / "camera" / "Nikon_D70.jpg"
@@ -274,3 +275,19 @@ async def test_three_legged_oauth_approved_through_control_route(flickr: FakeFli
 
     token = await asyncio.to_thread(three_legged, flickr, approve)
     assert token.token in flickr.access_tokens
+
+
+def test_tags_and_machine_tag_queries() -> None:
+    tags = parse_tags(f'beach "new york" "photobus:title=two words" photobus:sha256={SHA.upper()}')
+
+    assert tags == [
+        "beach",
+        "new york",
+        "photobus:title=two words",
+        f"photobus:sha256={SHA.upper()}",
+    ]
+    assert machine_tag_query_matches(f"photobus:sha256={SHA}", tags)
+    assert machine_tag_query_matches("photobus:title=", tags)
+    assert machine_tag_query_matches('photobus:title="two words"', tags)
+    assert not machine_tag_query_matches("photobus:sha256=abc", tags)
+    assert not machine_tag_query_matches("other:", tags)

@@ -19,24 +19,15 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.credentials import FlickrCredentials, GooglePhotosCredentials, ImgurCredentials
-from tests.fakes.flickr import FakeFlickr
-from tests.fakes.gphotos import FakeGooglePhotos
-from tests.fakes.imgur import FakeImgur
+from tests.fakes.credentials import default_flickr, default_gphotos, default_imgur
 from tests.fakes.server import FakeServer
 
 NAMES = ("imgur", "flickr", "gphotos")
 
 
 def build_fake(name: str, overrides: dict[str, Any]) -> FakeServer:
-    if name == "imgur":
-        imgur = {**vars(ImgurCredentials()), **overrides}
-        return FakeImgur(**imgur)
-    if name == "flickr":
-        flickr = {**vars(FlickrCredentials()), **overrides}
-        return FakeFlickr(**flickr)
-    gphotos = {**vars(GooglePhotosCredentials()), **overrides}
-    return FakeGooglePhotos(**gphotos)
+    builders = {"imgur": default_imgur, "flickr": default_flickr, "gphotos": default_gphotos}
+    return builders[name](**overrides)
 
 
 def write_state(path: Path, urls: dict[str, str]) -> None:

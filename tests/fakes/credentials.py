@@ -1,8 +1,13 @@
-"""Default credentials the standalone fakes accept (tests may configure others)."""
+"""Default credentials, and fakes built with them (the standalone process uses these)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from tests.fakes.flickr import FakeFlickr
+from tests.fakes.gphotos import FakeGooglePhotos
+from tests.fakes.imgur import FakeImgur
 
 
 @dataclass(frozen=True)
@@ -26,3 +31,15 @@ class GooglePhotosCredentials:
     client_id: str = "fake-gphotos-client.apps.googleusercontent.com"
     client_secret: str = "fake-gphotos-client-secret"
     refresh_token: str = "1//fake-gphotos-refresh-token"
+
+
+def default_imgur(**overrides: Any) -> FakeImgur:
+    return FakeImgur(**{**vars(ImgurCredentials()), **overrides})
+
+
+def default_flickr(**overrides: Any) -> FakeFlickr:
+    return FakeFlickr(**{**vars(FlickrCredentials()), **overrides})
+
+
+def default_gphotos(**overrides: Any) -> FakeGooglePhotos:
+    return FakeGooglePhotos(**{**vars(GooglePhotosCredentials()), **overrides})
