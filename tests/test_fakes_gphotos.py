@@ -112,6 +112,7 @@ async def test_refresh_upload_and_create(
     [created] = gphotos.uploads
     assert received.sha256 == created.sha256 == hashlib.sha256(JPEG).hexdigest()
     assert (created.remote_id, created.fields["description"]) == (item["id"], "d")
+    assert gphotos.contents[item["id"]] == JPEG
     token_request = next(r for r in gphotos.requests if r.path == "/token")
     assert token_request.field("grant_type") == "refresh_token"
     assert token_request.field("scope") == f"{APPENDONLY} {READONLY_APP_CREATED}"

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -215,12 +216,20 @@ async def test_retry_after_is_sent_and_requests_are_timestamped(
     http: aiohttp.ClientSession, imgur: FakeImgur
 ) -> None:
     imgur.faults = FaultPlan(queue=[Fault.status(429, retry_after="2")] * 2)
-    statuses = []
+    statuses, headers = [], []
     for _ in range(3):
         got, _, response = await upload(http, imgur, f"Client-ID {CLIENT_ID}")
         statuses.append((got, response.headers.get("Retry-After")))
+        headers.append(response.headers)
 
     assert statuses == [(429, "2"), (429, "2"), (200, None)]
+    refused, _, served = headers
+    assert (refused["X-Post-Rate-Limit-Remaining"], refused["X-Post-Rate-Limit-Reset"]) == (
+        "0",
+        "2",
+    )
+    assert 1 < int(refused["X-RateLimit-UserReset"]) - time.time() <= 3
+    assert served["X-Post-Rate-Limit-Remaining"] != "0"
     uploads = [r for r in imgur.requests if r.path == "/3/image"]
     assert [r.status for r in uploads] == [429, 429, 200]
     assert uploads[0].time <= uploads[1].time <= uploads[2].time

@@ -34,6 +34,7 @@ async def test_all_three_fakes_in_one_process(tmp_path: Path) -> None:
         assert statuses == [429, 200]
         [upload] = await imgur.uploads()
         assert upload.size == len(JPEG)
+        assert await imgur.upload_content(upload.remote_id) == JPEG
         assert [r.status for r in await imgur.requests()] == [429, 200]
         assert await FakeControl(urls["flickr"]).uploads() == []
         assert await FakeControl(urls["gphotos"]).gphotos_received() == []

@@ -38,6 +38,15 @@ class FakeControl:
     async def uploads(self) -> list[RecordedUpload]:
         return [RecordedUpload.from_json(item) for item in await self._call("GET", "uploads")]
 
+    async def upload_content(self, remote_id: str) -> bytes:
+        """The bytes the destination stored for one upload (e.g. to check EXIF was stripped)."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{self.url}/_fake/uploads/{remote_id}/content") as response,
+        ):
+            response.raise_for_status()
+            return await response.read()
+
     async def requests(self) -> list[RecordedRequest]:
         return [RecordedRequest.from_json(item) for item in await self._call("GET", "requests")]
 

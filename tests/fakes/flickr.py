@@ -23,7 +23,6 @@ from tests.fakes.flickr_store import (
     has_perms,
     parse_tags,
 )
-from tests.fakes.recording import RecordedUpload
 from tests.fakes.server import CONTROL_PREFIX, FakeServer
 from tests.fakes.sniff import sniff_content_type
 
@@ -237,7 +236,7 @@ class FakeFlickr(FakeServer):
         )
         self.store.photos[photo.id] = photo
         fields = {key: params[key] for key in UPLOAD_FIELDS if key in params}
-        self.uploads.append(RecordedUpload.of(data, fields, photo.id, self.photo_url(photo.id)))
+        self.record_upload(data, fields, photo.id, self.photo_url(photo.id))
         if params.get("async") == "1":
             ticket = Ticket(self.store.new_ticket_id(), photo.id, self.ticket_pending_checks)
             self.store.tickets[ticket.id] = ticket

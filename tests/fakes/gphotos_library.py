@@ -11,7 +11,6 @@ from aiohttp import web
 
 from tests.fakes import gphotos_models as g
 from tests.fakes.faults import FaultKind
-from tests.fakes.recording import RecordedUpload
 
 if TYPE_CHECKING:
     from tests.fakes.gphotos import FakeGooglePhotos
@@ -147,16 +146,7 @@ class PhotosLibrary:
         fields = {"filename": media_item.filename, "description": media_item.description}
         if album is not None:
             fields["albumId"] = album.id
-        self.fake.uploads.append(
-            RecordedUpload(
-                sha256=uploaded.sha256,
-                size=uploaded.size,
-                content_type=uploaded.mime,
-                fields=fields,
-                remote_id=media_item.id,
-                url=media_item.product_url,
-            )
-        )
+        self.fake.record_upload(uploaded.data, fields, media_item.id, media_item.product_url)
         return {
             "uploadToken": token,
             "status": {"message": "Success"},

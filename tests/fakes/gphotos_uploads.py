@@ -32,6 +32,7 @@ class UploadedBytes:
     """What an upload token stands for; batchCreate turns it into a media item."""
 
     token: str
+    data: bytes = field(repr=False)
     sha256: str
     size: int
     mime: str | None  # sniffed; None when not an image we know
@@ -50,6 +51,7 @@ class UploadedBytes:
         width, height = image_size(data)
         return cls(
             token="CAIS" + secrets.token_urlsafe(64),
+            data=data,
             sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
             mime=mime,

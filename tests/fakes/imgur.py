@@ -16,7 +16,6 @@ from multidict import MultiDictProxy
 from tests.fakes import imgur_shapes as shapes
 from tests.fakes.faults import FaultKind
 from tests.fakes.imgur_models import Owner, StoredAlbum, StoredImage
-from tests.fakes.recording import RecordedUpload
 from tests.fakes.server import FakeServer
 from tests.fakes.sniff import image_size, sniff_content_type
 
@@ -232,7 +231,7 @@ class FakeImgur(FakeServer):
             for key in ("title", "description", "name", "album", "type")
             if (value := _text(form, key)) is not None
         }
-        self.uploads.append(RecordedUpload.of(data, fields, image_id, image.link))
+        self.record_upload(data, fields, image_id, image.link)
         return image
 
     def _album_for_upload(

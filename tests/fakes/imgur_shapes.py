@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import string
 import time
@@ -89,11 +90,13 @@ def fault_response(request: web.Request, fault: Fault) -> web.Response:
         response = error(request, status, f"Fake error {status}")
     if fault.retry_after is not None:
         response.headers["Retry-After"] = fault.retry_after
-    if status == 429:  # what a client reads to back off: nothing left until the reset
-        response.headers["X-Post-Rate-Limit-Remaining"] = "0"
+    if status == 429 and fault.retry_after is not None:
+        # The budget headers agree with Retry-After: spent, and back when it says.
+        wait = float(fault.retry_after)
         response.headers["X-RateLimit-UserRemaining"] = "0"
-        if fault.retry_after is not None:
-            response.headers["X-Post-Rate-Limit-Reset"] = fault.retry_after
+        response.headers["X-RateLimit-UserReset"] = str(math.ceil(time.time() + wait))
+        response.headers["X-Post-Rate-Limit-Remaining"] = "0"
+        response.headers["X-Post-Rate-Limit-Reset"] = str(math.ceil(wait))
     return response
 
 

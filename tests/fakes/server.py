@@ -26,6 +26,8 @@ class FakeServer(ABC):
         self.faults = FaultPlan()
         self.requests: list[RecordedRequest] = []
         self.uploads: list[RecordedUpload] = []
+        # The bytes of each upload by remote id, so tests can inspect what was published.
+        self.contents: dict[str, bytes] = {}
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._released = asyncio.Event()
@@ -88,9 +90,14 @@ class FakeServer(ABC):
         self.faults = FaultPlan()
         self.requests.clear()
         self.uploads.clear()
+        self.contents.clear()
         self.reset_state()
 
     # -- helpers for the destinations -------------------------------------------------
+
+    def record_upload(self, data: bytes, fields: dict[str, str], remote_id: str, url: str) -> None:
+        self.uploads.append(RecordedUpload.of(data, fields, remote_id, url))
+        self.contents[remote_id] = data
 
     async def hold_forever(self) -> web.Response:
         """A request that never gets its answer (until the fake stops)."""
@@ -127,6 +134,12 @@ class FakeServer(ABC):
         async def requests(_: web.Request) -> web.Response:
             return web.json_response([recorded.to_json() for recorded in self.requests])
 
+        async def content(request: web.Request) -> web.Response:
+            data = self.contents.get(request.match_info["remote_id"])
+            if data is None:
+                return web.json_response({"error": "no such upload"}, status=404)
+            return web.Response(body=data, content_type="application/octet-stream")
+
         async def reset(_: web.Request) -> web.Response:
             self.reset()
             return web.json_response({"reset": True})
@@ -138,6 +151,7 @@ class FakeServer(ABC):
         router.add_get(CONTROL_PREFIX + "faults", get_faults)
         router.add_post(CONTROL_PREFIX + "faults", set_faults)
         router.add_get(CONTROL_PREFIX + "uploads", uploads)
+        router.add_get(CONTROL_PREFIX + "uploads/{remote_id}/content", content)
         router.add_get(CONTROL_PREFIX + "requests", requests)
         router.add_post(CONTROL_PREFIX + "reset", reset)
         router.add_post(CONTROL_PREFIX + "expire_tokens", expire_tokens)
