@@ -17,6 +17,7 @@ from photobus_common.events import Event, parse_event
 from photobus_common.service import BROKER
 from photobus_common.topology import exchange_name
 from photobus_status import queries
+from photobus_status.routes import jobs
 
 from services.status.tests.histories import (
     accepted,
@@ -103,7 +104,10 @@ async def test_destinations_stay_pending_while_publishers_are_silent(
     assert doc["status"] == "processing"
 
 
-async def test_unknown_things_are_json_404s(status: RunningStatus) -> None:
+async def test_unknown_things_are_json_404s(
+    status: RunningStatus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "JOB_APPEARS_WITHIN", 0.1)
     for path in (
         "/v1/jobs/nope",
         "/v1/jobs/nope/events",

@@ -83,6 +83,26 @@ async def test_the_stream_follows_the_job_until_it_ends(status: RunningStatus) -
     assert rest[-1][1] == {"status": "completed"}
 
 
+async def test_a_stream_opened_before_the_job_is_folded_waits_for_it(
+    status: RunningStatus,
+) -> None:
+    from photobus_status.routes import CHANGES
+
+    job = f"job-{uuid.uuid4().hex}"
+    changes = status.client.app[CHANGES]
+    opening = asyncio.create_task(status.client.get(f"/v1/jobs/{job}/events"))
+    async with asyncio.timeout(10):
+        while not changes.watched:  # the stream is open and waiting for the job
+            await asyncio.sleep(0.02)
+
+    await status.broker.publish(accepted(job, [upload("a")], 0))
+
+    async with await opening as response:
+        assert response.status == 200
+        events = sse_events(await read_until(response, "job"))
+    assert [(name, doc["job_id"]) for name, doc in events] == [("job", job)]
+
+
 async def test_a_finished_job_streams_once_and_ends(status: RunningStatus) -> None:
     job = f"job-{uuid.uuid4().hex}"
     await status.broker.publish(

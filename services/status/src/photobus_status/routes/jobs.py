@@ -13,6 +13,7 @@ from photobus_common.service import PG_POOL
 
 from photobus_status import queries
 from photobus_status.errors import DATABASE_DOWN
+from photobus_status.live import Subscription
 from photobus_status.routes import (
     CHANGES,
     add_rendition_urls,
@@ -26,6 +27,7 @@ PING_SECONDS = 15.0
 # (a safety net should a notification ever be missed).
 DISCONNECT_CHECK_SECONDS = 1.0
 RECHECK_SECONDS = 15.0
+JOB_APPEARS_WITHIN = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     job_id = request.match_info["job_id"]
     # Subscribe before the first read, so a change between the two is not missed.
     with request.app[CHANGES].subscribe(job_id) as changes:
-        body = await job_json(request, job_id)
+        body = await _first_sight(request, job_id, changes)
         if body is None:
             return not_found("job")
         async with sse_response(request, ping_interval=PING_SECONDS) as stream:
@@ -81,6 +83,20 @@ async def job_events(request: web.Request) -> web.StreamResponse:
                         break
                     read_at = time.monotonic()
         return stream
+
+
+async def _first_sight(
+    request: web.Request, job_id: str, changes: Subscription
+) -> dict[str, Any] | None:
+    """The job, waiting a moment for it: a client may open the stream as soon as ingest
+    answered, before this service has folded `job.accepted`."""
+    deadline = time.monotonic() + JOB_APPEARS_WITHIN
+    while (body := await job_json(request, job_id)) is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        await changes.wait(min(remaining, DISCONNECT_CHECK_SECONDS))
+    return body
 
 
 def _gone(request: web.Request, stream: EventSourceResponse) -> bool:
