@@ -9,9 +9,12 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
 
+import aiohttp
 import flickrapi
+import oauthlib.oauth1  # type: ignore[import-untyped]
 import pytest
 import requests
 
@@ -291,3 +294,31 @@ def test_tags_and_machine_tag_queries() -> None:
     assert machine_tag_query_matches('photobus:title="two words"', tags)
     assert not machine_tag_query_matches("photobus:sha256=abc", tags)
     assert not machine_tag_query_matches("other:", tags)
+
+
+async def test_aiohttp_upload_signed_with_oauthlib(flickr: FakeFlickr) -> None:
+    """What an async publisher sends: fields signed without the photo, then multipart."""
+    url = f"{flickr.url}/services/upload/"
+    fields = {"title": "Ünïcode title", "tags": "a b", "is_public": "0"}
+    signer = oauthlib.oauth1.Client(
+        KEY, client_secret=SECRET, resource_owner_key=TOKEN, resource_owner_secret=TOKEN_SECRET
+    )
+    _, headers, _ = signer.sign(
+        url,
+        "POST",
+        body=urlencode(fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    form = aiohttp.MultipartWriter("form-data")
+    for key, value in fields.items():
+        form.append(value).set_content_disposition("form-data", name=key)
+    photo = form.append(PHOTO.read_bytes(), {"Content-Type": "image/jpeg"})
+    photo.set_content_disposition("form-data", name="photo")  # a part with no filename
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, data=form, headers={"Authorization": headers["Authorization"]}) as r,
+    ):
+        body = await r.text()
+
+    assert '<rsp stat="ok"><photoid>' in body
+    assert flickr.uploads[0].fields["title"] == "Ünïcode title"

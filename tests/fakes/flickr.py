@@ -23,6 +23,7 @@ from tests.fakes.flickr_store import (
     has_perms,
     parse_tags,
 )
+from tests.fakes.recording import file_bytes
 from tests.fakes.server import CONTROL_PREFIX, FakeServer
 from tests.fakes.sniff import sniff_content_type
 
@@ -213,9 +214,9 @@ class FakeFlickr(FakeServer):
 
     async def _store_upload(self, request: web.Request, params: dict[str, str]) -> web.Response:
         photo_field = (await request.post()).get("photo")
-        if not isinstance(photo_field, web.FileField):
+        data = file_bytes(photo_field)
+        if data is None:
             raise FlickrFault(2)
-        data = photo_field.file.read()
         if not data:
             raise FlickrFault(4)
         if len(data) > self.max_upload_bytes:
@@ -226,7 +227,7 @@ class FakeFlickr(FakeServer):
         photo = Photo(
             id=self.store.new_photo_id(),
             owner=self.user.nsid,
-            title=params.get("title", photo_field.filename or ""),
+            title=params.get("title", getattr(photo_field, "filename", None) or ""),
             description=params.get("description", ""),
             tags=parse_tags(params.get("tags", "")),
             is_public=_flag(params.get("is_public"), 1),

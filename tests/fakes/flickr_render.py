@@ -56,7 +56,7 @@ def element(tag: str, text: str | None = None, /, **attributes: object) -> ET.El
 
 def _to_json(node: ET.Element) -> dict[str, Any]:
     out: dict[str, Any] = dict(node.attrib)
-    if node.text is not None and node.text.strip():
+    if node.text is not None:  # leaf text, even empty: {"title": {"_content": ""}}
         out["_content"] = node.text
     for child in node:
         value = _to_json(child)

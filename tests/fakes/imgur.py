@@ -16,6 +16,7 @@ from multidict import MultiDictProxy
 from tests.fakes import imgur_shapes as shapes
 from tests.fakes.faults import FaultKind
 from tests.fakes.imgur_models import Owner, StoredAlbum, StoredImage
+from tests.fakes.recording import file_bytes
 from tests.fakes.server import FakeServer
 from tests.fakes.sniff import image_size, sniff_content_type
 
@@ -189,8 +190,9 @@ class FakeImgur(FakeServer):
 
     async def _image_bytes(self, form: MultiDictProxy[Any]) -> bytes | None:
         image = form.get("image") or form.get("video")
-        if isinstance(image, web.FileField):
-            return image.file.read()
+        data = file_bytes(image)
+        if data is not None:
+            return data
         if not isinstance(image, str) or not image:
             return None
         kind = form.get("type") or (

@@ -86,6 +86,17 @@ def _lists(multi: MultiMapping[Any]) -> dict[str, list[str]]:
     return out
 
 
+def file_bytes(value: object) -> bytes | None:
+    """The bytes of a multipart file part (with or without a filename), else None."""
+    if isinstance(value, web.FileField):
+        data = value.file.read()
+        value.file.seek(0)  # the handler reads it again
+        return data
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    return None
+
+
 async def record_request(request: web.Request) -> RecordedRequest:
     """Snapshot a request; reading the body here leaves it cached for the handler."""
     recorded = RecordedRequest(
@@ -103,12 +114,11 @@ async def record_request(request: web.Request) -> RecordedRequest:
             return recorded
         recorded.form = _lists(form)
         for key, value in form.items():
-            if isinstance(value, web.FileField):
-                data = value.file.read()
-                value.file.seek(0)
-                recorded.files.append(
-                    RecordedFile(key, value.filename, len(data), hashlib.sha256(data).hexdigest())
-                )
+            data = file_bytes(value)
+            if data is not None:
+                filename = value.filename if isinstance(value, web.FileField) else None
+                digest = hashlib.sha256(data).hexdigest()
+                recorded.files.append(RecordedFile(key, filename, len(data), digest))
                 recorded.body_size += len(data)
         return recorded
     body = await request.read()
