@@ -5,7 +5,8 @@ to commit; the batch is written when it is full or a few milliseconds after its
 first event, whichever comes first. The handler returns (and Broker acks) only
 after the commit, and raises `RetryLater` when the database failed — so no message
 is acked before its effects are durable. A batch that fails is retried event by
-event, so one event the database refuses cannot hold back the others.
+event (unless Postgres is simply away), so one event the database refuses cannot
+hold back the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Protocol
 from photobus_common.broker import Delivery, RetryLater
 from photobus_common.events import Event
 from prometheus_client import Histogram
+
+from photobus_status.errors import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +115,11 @@ class BatchFolder:
         try:
             touched = await self._apply(_unique(batch.events))
         except Exception as e:
-            if len(batch.events) == 1:
-                log.warning("folding %s failed: %r", batch.events[0].type, e)
-                _settle(batch.results[0], e)
+            if len(batch.events) == 1 or isinstance(e, DATABASE_DOWN):
+                # Postgres is away: every event would fail alike; retry them all later.
+                log.warning("folding %d events failed: %r", len(batch.events), e)
+                for result in batch.results:
+                    _settle(result, e)
                 return
             log.warning(
                 "a batch of %d events failed (%r); folding them one by one", len(batch.events), e
