@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import asyncpg
 import pytest
 from photobus_common.broker import Delivery, RetryLater
 from photobus_common.events import Event
@@ -209,3 +210,25 @@ async def test_redelivering_every_event_twice_in_any_order_changes_nothing(
     assert await status.job(job) == before
     # Delivered together, they were folded in fewer transactions than messages.
     assert await metric(status, "photobus_status_batch_events_count") - transactions < len(again)
+
+
+async def test_connections_dropped_mid_stream_lose_no_event(
+    status: RunningStatus, database: infra.TestDatabase
+) -> None:
+    """Every server connection of the status database is killed while events arrive."""
+    job = f"job-{uuid.uuid4().hex}"
+    events = history(job)
+    admin = await asyncpg.connect(database.dsn)
+    try:
+        for event in events:
+            await status.broker.publish(event)
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    finally:
+        await admin.close()
+
+    doc = await status.job_when(job, lambda d: d["status"] == "partial", timeout=60)
+
+    assert [i["state"] for i in doc["items"]] == ["failed", "completed", "completed"]
