@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from xml.etree import ElementTree as ET
 
 import aiohttp
 import flickrapi
@@ -59,11 +58,12 @@ def client(
     return api
 
 
-def upload(api: Any, path: Path = PHOTO, **fields: Any) -> ET.Element:
+def upload(api: Any, path: Path = PHOTO, **fields: Any) -> Any:
     """flickrapi's upload; it leaves a file it opened itself unclosed, so pass one in."""
     fields.setdefault("title", "Nikon")
+    fields.setdefault("format", "etree")
     with path.open("rb") as photo:
-        return api.upload(filename=str(path), fileobj=photo, format="etree", **fields)  # type: ignore[no-any-return]
+        return api.upload(filename=str(path), fileobj=photo, **fields)
 
 
 async def test_signed_upload_is_accepted_and_recorded(flickr: FakeFlickr) -> None:
@@ -322,3 +322,12 @@ async def test_aiohttp_upload_signed_with_oauthlib(flickr: FakeFlickr) -> None:
 
     assert '<rsp stat="ok"><photoid>' in body
     assert flickr.uploads[0].fields["title"] == "Ünïcode title"
+
+
+async def test_dedup_check_reports_the_existing_photo(flickr: FakeFlickr) -> None:
+    api = client(flickr)
+    first = await asyncio.to_thread(upload, api)
+    again = await asyncio.to_thread(upload, api, PHOTO, dedup_check="1", format="rest")
+
+    assert f'duplicate_photo_id="{first.findtext("photoid")}"' in again.decode()
+    assert 'code="9"' in again.decode()

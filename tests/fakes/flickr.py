@@ -39,6 +39,7 @@ UPLOAD_FIELDS = (
     "content_type",
     "hidden",
     "async",
+    "dedup_check",
 )
 
 
@@ -224,6 +225,11 @@ class FakeFlickr(FakeServer):
         mime = sniff_content_type(data)
         if mime is None or not mime.startswith("image/"):
             raise FlickrFault(5)
+        sha256 = hashlib.sha256(data).hexdigest()
+        if params.get("dedup_check") in ("1", "2"):
+            for existing in self.store.photos.values():
+                if existing.sha256 == sha256:
+                    raise FlickrFault(9, duplicate_photo_id=existing.id)
         photo = Photo(
             id=self.store.new_photo_id(),
             owner=self.user.nsid,
@@ -233,7 +239,7 @@ class FakeFlickr(FakeServer):
             is_public=_flag(params.get("is_public"), 1),
             is_friend=_flag(params.get("is_friend"), 0),
             is_family=_flag(params.get("is_family"), 0),
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=sha256,
         )
         self.store.photos[photo.id] = photo
         fields = {key: params[key] for key in UPLOAD_FIELDS if key in params}

@@ -15,6 +15,7 @@ MESSAGES = {
     5: "Filetype was not recognised",
     6: "User exceeded upload limit",
     8: "Filesize too large",
+    9: "Duplicate photo",
     95: "SSL is required",
     96: "Invalid signature",
     97: "Missing signature",
@@ -42,9 +43,10 @@ _ALWAYS_PRESENT = {pair for pair in _ARRAYS if pair[0] != "photoset"}  # `[]` wh
 class FlickrFault(Exception):
     """A `stat="fail"` answer: Flickr's error code and message."""
 
-    def __init__(self, code: int, message: str | None = None) -> None:
+    def __init__(self, code: int, message: str | None = None, **extra: str) -> None:
         self.code = code
         self.message = message or MESSAGES.get(code, "Error")
+        self.extra = extra  # more <err> attributes, e.g. duplicate_photo_id
         super().__init__(f"{code}: {self.message}")
 
 
@@ -86,7 +88,7 @@ def ok_xml(*children: ET.Element) -> web.Response:
 
 def fail_xml(fault: FlickrFault) -> web.Response:
     rsp = element("rsp", stat="fail")
-    rsp.append(element("err", code=fault.code, msg=fault.message))
+    rsp.append(element("err", code=fault.code, msg=fault.message, **fault.extra))
     return xml_response(rsp)
 
 
