@@ -8,7 +8,7 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- builder: resolve the locked dependencies into /app/.venv -------------------------
 FROM ${PYTHON_IMAGE} AS builder
-COPY --from=ghcr.io/astral-sh/uv:0.9.9 /uv /usr/local/bin/uv
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
