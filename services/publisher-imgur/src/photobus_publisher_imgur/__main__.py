@@ -1,0 +1,19 @@
+"""`python -m photobus_publisher_imgur`: publish received photos to Imgur."""
+
+from photobus_common.logs import configure_logging
+from photobus_common.publishing.app import create_publisher_app
+from photobus_common.publishing.settings import PublisherSettings
+from photobus_common.service import run
+
+from photobus_publisher_imgur.destination import ImgurDestination
+
+
+def main() -> None:
+    settings = PublisherSettings()
+    configure_logging("publisher-imgur", level=settings.log_level, fmt=settings.log_format)
+    app = create_publisher_app(settings, "imgur", ImgurDestination)
+    run(app, host=settings.bind_host, port=settings.publisher_imgur_port)
+
+
+if __name__ == "__main__":
+    main()
