@@ -41,10 +41,10 @@ class Upload:
     fields: dict[str, str] = field(default_factory=dict)
     files: list[UploadedFile] = field(default_factory=list)
 
-    def discard(self) -> None:
+    async def discard(self) -> None:
         """Remove every spool the blob store did not take over."""
         for f in self.files:
-            f.spool.discard()
+            await f.spool.discard()
 
 
 class BodyMeter:
@@ -100,10 +100,10 @@ async def read_upload(
                 await _drain(part, meter)  # an unknown field: harmless, ignored
         meter.check()
     except HttpProcessingError as e:
-        upload.discard()
+        await upload.discard()
         raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e.message}") from e
     except BaseException:
-        upload.discard()
+        await upload.discard()
         raise
     return upload
 
@@ -118,10 +118,10 @@ async def _read_file(
             await spool.write(chunk)
         verdict = await spool.check(max_pixels=max_pixels)
     except BaseException:
-        spool.discard()
+        await spool.discard()
         raise
     if isinstance(verdict, Refused):
-        spool.discard()  # nothing of a refused file is kept
+        await spool.discard()  # nothing of a refused file is kept
     return UploadedFile(uuid.uuid4().hex, safe_filename(part.filename), spool, verdict)
 
 

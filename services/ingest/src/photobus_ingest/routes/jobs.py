@@ -76,7 +76,7 @@ async def accept_files(request: web.Request, *, owner: str | None = None) -> dic
             )
         return await announce(ingest, job_id=job_id, owner=owner, options=options, entries=entries)
     finally:
-        upload.discard()
+        await upload.discard()
 
 
 async def accept_urls(request: web.Request, *, owner: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""The intake path on its own: spool, hash, sniff, probe, store; and display names."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from photobus_common.blobs import LocalBlobStore
+from photobus_ingest.intake import Checked, Refused, Spool, safe_filename, spool_directory
+
+from .conftest import CORPUS
+
+PHOTO = CORPUS / "orientation" / "Landscape_6.jpg"
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("IMG_0001.JPG", "IMG_0001.JPG"),
+        ("../../x.jpg", "x.jpg"),
+        ("/etc/passwd", "passwd"),
+        ("C:\\Users\\me\\photo.jpg", "photo.jpg"),
+        ("a\x00b\x1fc.jpg", "abc.jpg"),
+        ("evil\u202egpj.exe", "evilgpj.exe"),
+        ("\u2066x\u2069.png", "x.png"),
+        ("..", None),
+        ("dir/", None),
+        ("", None),
+        (None, None),
+        ("été 2024 🌞.heic", "été 2024 🌞.heic"),
+    ],
+)
+def test_display_names_keep_only_a_clean_basename(raw: str | None, shown: str | None) -> None:
+    assert safe_filename(raw) == shown
+
+
+def test_display_names_are_bounded() -> None:
+    assert len(safe_filename("x" * 1000) or "") == 255
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> LocalBlobStore:
+    store = LocalBlobStore(tmp_path / "blobs")
+    await store.start()
+    return store
+
+
+async def _spool(store: LocalBlobStore, data: bytes, chunk: int = 1000) -> Spool:
+    spool = Spool(spool_directory(store))
+    for start in range(0, len(data), chunk):
+        await spool.write(data[start : start + chunk])
+    return spool
+
+
+async def test_an_image_is_hashed_probed_and_stored_once(store: LocalBlobStore) -> None:
+    data = PHOTO.read_bytes()
+    async with await _spool(store, data) as first:
+        checked = await first.check(max_pixels=10**8)
+        assert isinstance(checked, Checked)
+        assert checked.photo_id == hashlib.sha256(data).hexdigest()
+        assert (checked.size, checked.content_type) == (len(data), "image/jpeg")
+        stored = await first.store(store, checked)
+    async with await _spool(store, data) as second:
+        again = await second.check(max_pixels=10**8)
+        assert isinstance(again, Checked)
+        duplicate = await second.store(store, again)
+
+    assert stored.duplicate is False and duplicate.duplicate is True
+    assert stored.blob_key == duplicate.blob_key == f"originals/{checked.photo_id}"
+    assert await store.get_bytes(stored.blob_key) == data
+    assert list(spool_directory(store).iterdir()) == []
+
+
+async def test_a_non_image_is_not_kept_while_it_streams(store: LocalBlobStore) -> None:
+    async with await _spool(store, b"%PDF-1.7\n" + b"x" * 100_000) as spool:
+        assert spool.path.stat().st_size == 0  # sniffed early, drained, never written
+        assert spool.size == 100_009
+        verdict = await spool.check(max_pixels=10**8)
+    assert isinstance(verdict, Refused) and verdict.reason == "not_an_image"
+
+
+async def test_empty_and_oversized_images_are_refused(store: LocalBlobStore) -> None:
+    async with await _spool(store, b"") as empty:
+        assert await empty.check(max_pixels=10**8) == Refused(
+            "empty_file", "The file is empty: send the photo's bytes."
+        )
+    async with await _spool(store, PHOTO.read_bytes()) as spool:
+        verdict = await spool.check(max_pixels=100)
+    assert isinstance(verdict, Refused) and verdict.reason == "too_many_pixels"
