@@ -1,24 +1,22 @@
 """A fake Flickr (contracts/destinations.md §B): OAuth 1.0a-signed uploads and REST calls,
-verified the way Flickr verifies them, plus the three-legged OAuth endpoints."""
+verified the way Flickr verifies them (the three-legged OAuth endpoints: flickr_oauth_flow.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
-from urllib.parse import urlencode
 
 from aiohttp import web
 
 from tests.fakes.faults import FaultKind
 from tests.fakes.flickr_oauth import parse_authorization, signature_matches
+from tests.fakes.flickr_oauth_flow import FlickrOAuthFlow
 from tests.fakes.flickr_render import FlickrFault, element, fail_xml, ok_xml, rest_fail, rest_ok
 from tests.fakes.flickr_rest import FlickrRest, FlickrUser
 from tests.fakes.flickr_store import (
     AccessToken,
     FlickrStore,
     Photo,
-    RequestToken,
     Ticket,
     has_perms,
     parse_tags,
@@ -47,11 +45,6 @@ def _flag(value: str | None, default: int) -> int:
     return int(value) if value in ("0", "1") else default
 
 
-def _oauth_reply(status: int, **fields: str) -> web.Response:
-    """Token endpoints answer text/plain, form-encoded; failures as `oauth_problem=...`."""
-    return web.Response(status=status, text=urlencode(fields), content_type="text/plain")
-
-
 class FakeFlickr(FakeServer):
     name = "flickr"
 
@@ -77,6 +70,7 @@ class FakeFlickr(FakeServer):
         self.access_tokens: dict[str, AccessToken] = {}
         self.store = FlickrStore()
         self.rest_api = FlickrRest(self.store, self.user)
+        self.oauth_flow = FlickrOAuthFlow(self)
         # Async uploads: checkTickets reports complete="0" this many times per ticket first.
         self.ticket_pending_checks = 0
         self.reset_state()
@@ -102,17 +96,15 @@ class FakeFlickr(FakeServer):
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/services/upload/", self.upload)
         router.add_route("*", "/services/rest/", self.rest)
-        router.add_route("*", "/services/oauth/request_token", self.request_token)
-        router.add_get("/services/oauth/authorize", self.authorize)
-        router.add_route("*", "/services/oauth/access_token", self.access_token)
+        self.oauth_flow.add_routes(router)
 
     def add_control_routes(self, router: web.UrlDispatcher) -> None:
-        router.add_post(CONTROL_PREFIX + "flickr/approve", self.control_approve)
+        router.add_post(CONTROL_PREFIX + "flickr/approve", self.oauth_flow.control_approve)
 
     # -- signatures ------------------------------------------------------------------------
 
     @staticmethod
-    async def _params(request: web.Request) -> Pairs:
+    async def params(request: web.Request) -> Pairs:
         """Query and form fields as signed: every field but the `photo` file."""
         pairs = list(request.query.items())
         if request.method == "POST" and request.content_type in (
@@ -123,7 +115,7 @@ class FakeFlickr(FakeServer):
             pairs += [(k, v) for k, v in form.items() if isinstance(v, str) and k != "photo"]
         return pairs
 
-    def _verify(
+    def verify(
         self, request: web.Request, pairs: Pairs, secret_of: dict[str, str]
     ) -> dict[str, str]:
         """Check the OAuth signature; returns the oauth_* parameters. `secret_of` maps the
@@ -162,13 +154,13 @@ class FakeFlickr(FakeServer):
                 raise FlickrFault(100)
             return None
         live = {t.token: t.secret for t in self.access_tokens.values() if not t.revoked}
-        oauth = self._verify(request, pairs, live)
+        oauth = self.verify(request, pairs, live)
         return self.access_tokens[oauth["oauth_token"]] if "oauth_token" in oauth else None
 
     # -- REST ------------------------------------------------------------------------------
 
     async def rest(self, request: web.Request) -> web.Response:
-        pairs = await self._params(request)
+        pairs = await self.params(request)
         params = dict(pairs)
         try:
             if params.get("format", "rest") not in ("rest", "json"):
@@ -181,7 +173,7 @@ class FakeFlickr(FakeServer):
     # -- upload -----------------------------------------------------------------------------
 
     async def upload(self, request: web.Request) -> web.StreamResponse:
-        pairs = await self._params(request)
+        pairs = await self.params(request)
         try:
             token = self._caller(request, pairs)
             if token is None or not has_perms(token.perms, "write"):
@@ -249,79 +241,3 @@ class FakeFlickr(FakeServer):
             self.store.tickets[ticket.id] = ticket
             return ok_xml(element("ticketid", ticket.id))
         return ok_xml(element("photoid", photo.id))
-
-    # -- three-legged OAuth -----------------------------------------------------------------------
-
-    async def request_token(self, request: web.Request) -> web.Response:
-        pairs = await self._params(request)
-        try:
-            oauth = self._verify(request, pairs, {})
-        except FlickrFault as refused:
-            problem = "consumer_key_unknown" if refused.code == 100 else "signature_invalid"
-            return _oauth_reply(401, oauth_problem=problem)
-        callback = oauth.get("oauth_callback")
-        if not callback:
-            return _oauth_reply(400, oauth_problem="parameter_absent")
-        token = RequestToken(secrets.token_hex(8), secrets.token_hex(8), callback)
-        self.store.request_tokens[token.token] = token
-        return _oauth_reply(
-            200,
-            oauth_callback_confirmed="true",
-            oauth_token=token.token,
-            oauth_token_secret=token.secret,
-        )
-
-    def approve(self, oauth_token: str, perms: str | None = None) -> str:
-        """The user grants a pending request token (as on Flickr's page); returns the verifier."""
-        token = self.store.request_tokens[oauth_token]
-        token.perms = perms or token.perms or "delete"
-        token.verifier = token.verifier or secrets.token_hex(8)
-        return token.verifier
-
-    async def authorize(self, request: web.Request) -> web.Response:
-        """The browser page, auto-approved: redirects to the callback with the verifier, or
-        (callback "oob") shows the verifier for the user to type in."""
-        oauth_token = request.query.get("oauth_token", "")
-        perms = request.query.get("perms", "read")
-        if oauth_token not in self.store.request_tokens or perms not in ("read", "write", "delete"):
-            return web.Response(status=404, text="Unknown or expired request token")
-        verifier = self.approve(oauth_token, perms)
-        callback = self.store.request_tokens[oauth_token].callback
-        if callback == "oob":
-            page = f"<html><body>Your code: <code id='verifier'>{verifier}</code></body></html>"
-            return web.Response(text=page, content_type="text/html")
-        separator = "&" if "?" in callback else "?"
-        query = urlencode({"oauth_token": oauth_token, "oauth_verifier": verifier})
-        raise web.HTTPFound(f"{callback}{separator}{query}")
-
-    async def access_token(self, request: web.Request) -> web.Response:
-        pairs = await self._params(request)
-        secret_of = {t.token: t.secret for t in self.store.request_tokens.values()}
-        try:
-            oauth = self._verify(request, pairs, secret_of)
-        except FlickrFault as refused:
-            problem = "token_rejected" if refused.code in (97, 98) else "signature_invalid"
-            return _oauth_reply(401, oauth_problem=problem)
-        pending = self.store.request_tokens.get(oauth.get("oauth_token", ""))
-        if pending is None or pending.verifier is None or pending.perms is None:
-            return _oauth_reply(401, oauth_problem="token_rejected")
-        if oauth.get("oauth_verifier") != pending.verifier:
-            return _oauth_reply(401, oauth_problem="verifier_invalid")
-        del self.store.request_tokens[pending.token]
-        granted = f"72157{secrets.randbelow(10**12):012d}-{secrets.token_hex(8)}"
-        self.add_access_token(granted, secrets.token_hex(8), pending.perms)
-        return _oauth_reply(
-            200,
-            fullname=self.user.fullname,
-            oauth_token=granted,
-            oauth_token_secret=self.access_tokens[granted].secret,
-            user_nsid=self.user.nsid,
-            username=self.user.username,
-        )
-
-    async def control_approve(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if body.get("oauth_token") not in self.store.request_tokens:
-            return web.json_response({"error": "unknown request token"}, status=404)
-        verifier = self.approve(body["oauth_token"], body.get("perms"))
-        return web.json_response({"oauth_verifier": verifier})
