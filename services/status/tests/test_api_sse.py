@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import ClientResponse
 
@@ -148,6 +149,44 @@ async def test_a_replica_that_does_not_consume_still_streams_live(
             published(job, "a", P1, "flickr", 4),
         )
         events = sse_events(await read_until(response, "end"))
+
+    assert events[-1] == ("end", {"status": "completed"})
+
+
+async def test_streams_resume_after_the_listen_connection_is_killed(
+    status: RunningStatus, amqp_url: str, database: infra.TestDatabase, tmp_path: Path
+) -> None:
+    job = f"job-{uuid.uuid4().hex}"
+    await status.broker.publish(accepted(job, [upload("a")], 0))
+    await status.job_when(job, lambda d: True)
+
+    async with (
+        running_status(
+            amqp_url=amqp_url,
+            namespace=status.settings.namespace,
+            dsn=database.dsn,
+            blob_dir=tmp_path / "replica-blobs",
+            publishers=status.settings.publishers,
+            consume=False,
+        ) as replica,
+        replica.client.get(f"/v1/jobs/{job}/events") as response,
+    ):
+        await read_until(response, "job")
+        admin = await asyncpg.connect(database.dsn)
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        await status.broker.publish(
+            received(job, "a", P1, 1),
+            thumbnailed(P1, 2),
+            published(job, "a", P1, "imgur", 3),
+            published(job, "a", P1, "flickr", 4),
+        )
+        events = sse_events(await read_until(response, "end", timeout=10))
 
     assert events[-1] == ("end", {"status": "completed"})
 

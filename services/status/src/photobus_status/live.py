@@ -96,13 +96,18 @@ async def _listen_once(dsn: str, changes: JobChanges, *, missed_some: bool) -> N
     def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
         changes.notify([str(payload)])
 
+    closed = asyncio.Event()
+    conn.add_termination_listener(lambda _conn: closed.set())
     try:
         await conn.add_listener(CHANNEL, on_notify)
         if missed_some:
             changes.notify_all()
-        while True:
-            # Notifications arrive on their own; the ping only notices a dead connection.
-            await asyncio.sleep(5)
-            await conn.execute("SELECT 1")
+        while not closed.is_set():
+            # Notifications arrive on their own; the ping notices a connection dead silently.
+            try:
+                async with asyncio.timeout(5):
+                    await closed.wait()
+            except TimeoutError:
+                await conn.execute("SELECT 1")
     finally:
         conn.terminate()
