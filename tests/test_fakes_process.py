@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.fakes import FakeControl, Fault
+from tests.fakes.credentials import publisher_env
 from tests.fakes.process import fakes_process
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -38,3 +39,6 @@ async def test_all_three_fakes_in_one_process(tmp_path: Path) -> None:
         assert [r.status for r in await imgur.requests()] == [429, 200]
         assert await FakeControl(urls["flickr"]).uploads() == []
         assert await FakeControl(urls["gphotos"]).gphotos_received() == []
+        env = publisher_env(urls)
+        assert env["PHOTOBUS_FLICKR_UPLOAD_URL"] == f"{urls['flickr']}/services/upload/"
+        assert env["PHOTOBUS_GPHOTOS_TOKEN_URL"] == f"{urls['gphotos']}/token"

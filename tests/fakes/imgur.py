@@ -16,6 +16,7 @@ from multidict import MultiDictProxy
 from tests.fakes import imgur_shapes as shapes
 from tests.fakes.faults import FaultKind
 from tests.fakes.imgur_albums import ImgurAlbums, form_text
+from tests.fakes.oauth_codes import AuthorizationCodes
 from tests.fakes.imgur_models import Owner, StoredImage
 from tests.fakes.recording import file_bytes
 from tests.fakes.server import FakeServer
@@ -53,6 +54,8 @@ class FakeImgur(FakeServer):
         self.images: dict[str, StoredImage] = {}
         self.album_api = ImgurAlbums(self)
 
+        self.codes = AuthorizationCodes(client_id)
+
     def expire_access_tokens(self) -> None:
         self.access_tokens.clear()
 
@@ -67,6 +70,7 @@ class FakeImgur(FakeServer):
             response.headers.setdefault(name, value)  # a scripted 429 sets its own
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/oauth2/authorize", self.authorize)
         router.add_post("/oauth2/token", self.token)
         router.add_get("/3/credits", self.get_credits)
         router.add_post("/3/image", self.upload)
@@ -86,9 +90,12 @@ class FakeImgur(FakeServer):
             return shapes.error(request, 400, "Invalid client_id")
         if form.get("client_secret") != self.client_secret:
             return shapes.error(request, 400, "Invalid client_secret")
-        if form.get("grant_type") != "refresh_token":
+        if form.get("grant_type") == "authorization_code":
+            if self.codes.redeem(form.get("code"), form.get("redirect_uri")) is None:
+                return shapes.error(request, 400, "Invalid authorization code")
+        elif form.get("grant_type") != "refresh_token":
             return shapes.error(request, 400, "Invalid grant_type parameter or parameter missing")
-        if form.get("refresh_token") != self.refresh_token:
+        elif form.get("refresh_token") != self.refresh_token:
             return shapes.error(request, 400, "Invalid refresh token")
         access_token = secrets.token_hex(20)
         self.access_tokens.add(access_token)
@@ -102,6 +109,10 @@ class FakeImgur(FakeServer):
             "account_username": self.account.account_url,
         }
         return web.json_response(body)
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        """The consent page of `photobus auth imgur` (authorization-code grant)."""
+        return self.codes.consent_page(request, scope_required=False)
 
     def caller(
         self, request: web.Request, *, account_only: bool = False, cost: int = 1
