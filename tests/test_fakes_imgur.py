@@ -332,3 +332,14 @@ async def test_control_api_from_another_process(
     await control.reset()
     assert await control.uploads() == []
     assert (await control.faults()).queue == []
+
+
+async def test_control_api_refuses_a_malformed_fault_plan(
+    http: aiohttp.ClientSession, imgur: FakeImgur
+) -> None:
+    async with http.post(f"{imgur.url}/_fake/faults", json={"always_sttus": 500}) as response:
+        body = await response.json()
+
+    assert response.status == 400
+    assert "always_sttus" in body["error"]
+    assert imgur.faults == FaultPlan()

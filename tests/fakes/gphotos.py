@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from tests.fakes import gphotos_models as g
 from tests.fakes.faults import Fault, FaultKind
 from tests.fakes.gphotos_library import PhotosLibrary
 from tests.fakes.gphotos_uploads import CHUNK_GRANULARITY, ResumableSession, UploadedBytes
+from tests.fakes.oauth_codes import AuthorizationCodes
 from tests.fakes.recording import RecordedUpload
 from tests.fakes.server import CONTROL_PREFIX, FakeServer
 
@@ -46,6 +49,7 @@ class FakeGooglePhotos(FakeServer):
         # Bytes received at /v1/uploads (remote_id = upload token); `uploads` holds media items.
         self.received: list[RecordedUpload] = []
         self.library = PhotosLibrary(self, reusable_upload_tokens=reusable_upload_tokens)
+        self.codes = AuthorizationCodes(client_id)
 
     def expire_access_tokens(self) -> None:
         self.access_tokens.clear()
@@ -62,6 +66,7 @@ class FakeGooglePhotos(FakeServer):
         self.library.clear()
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/o/oauth2/v2/auth", self.consent)
         router.add_post("/token", self.token)
         router.add_post("/oauth2/v4/token", self.token)  # the legacy endpoint, same contract
         router.add_post("/v1/uploads", self.upload)
@@ -85,6 +90,8 @@ class FakeGooglePhotos(FakeServer):
             body = {"error": "temporarily_unavailable", "error_description": "Fake outage"}
             return web.json_response(body, status=self.faults.token_status)
         form = await request.post()
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange_code(form)
         if form.get("grant_type") != "refresh_token":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
         if (form.get("client_id"), form.get("client_secret")) != (
@@ -110,6 +117,34 @@ class FakeGooglePhotos(FakeServer):
             "access_token": access_token,
             "expires_in": self.access_token_lifetime,
             "scope": " ".join(sorted(requested)),
+            "token_type": "Bearer",
+        }
+        return web.json_response(granted)
+
+    async def consent(self, request: web.Request) -> web.Response:
+        """Google's consent page for `photobus auth google` (auto-approved)."""
+        return self.codes.consent_page(request, scope_required=True)
+
+    def _exchange_code(self, form: MultiDictProxy[Any]) -> web.Response:
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.client_id,
+            self.client_secret,
+        ):
+            body = {"error": "invalid_client", "error_description": "Unauthorized"}
+            return web.json_response(body, status=401)
+        grant = self.codes.redeem(form.get("code"), form.get("redirect_uri"))
+        if grant is None:
+            body = {"error": "invalid_grant", "error_description": "Malformed auth code."}
+            return web.json_response(body, status=400)
+        scopes = grant.scopes & self.granted_scopes
+        access_token = "ya29.fake-" + secrets.token_urlsafe(32)
+        expires_at = time.time() + self.access_token_lifetime
+        self.access_tokens[access_token] = g.IssuedToken(scopes, expires_at)
+        granted: dict[str, str | int] = {
+            "access_token": access_token,
+            "expires_in": self.access_token_lifetime,
+            "refresh_token": self.refresh_token,
+            "scope": " ".join(sorted(scopes)),
             "token_type": "Bearer",
         }
         return web.json_response(granted)

@@ -16,8 +16,8 @@ from multidict import MultiDictProxy
 from tests.fakes import imgur_shapes as shapes
 from tests.fakes.faults import FaultKind
 from tests.fakes.imgur_albums import ImgurAlbums, form_text
-from tests.fakes.oauth_codes import AuthorizationCodes
 from tests.fakes.imgur_models import Owner, StoredImage
+from tests.fakes.oauth_codes import AuthorizationCodes
 from tests.fakes.recording import file_bytes
 from tests.fakes.server import FakeServer
 from tests.fakes.sniff import image_size, sniff_content_type
@@ -53,7 +53,6 @@ class FakeImgur(FakeServer):
         self.access_tokens: set[str] = set()
         self.images: dict[str, StoredImage] = {}
         self.album_api = ImgurAlbums(self)
-
         self.codes = AuthorizationCodes(client_id)
 
     def expire_access_tokens(self) -> None:

@@ -125,7 +125,10 @@ class FakeServer(ABC):
             return web.json_response(self.faults.to_json())
 
         async def set_faults(request: web.Request) -> web.Response:
-            self.faults = FaultPlan.from_json(await request.json())
+            try:
+                self.faults = FaultPlan.from_json(await request.json())
+            except (TypeError, ValueError, KeyError) as bad:
+                return web.json_response({"error": f"not a fault plan: {bad}"}, status=400)
             return web.json_response(self.faults.to_json())
 
         async def uploads(_: web.Request) -> web.Response:
