@@ -44,12 +44,14 @@ async def test_health_and_readiness(client: Client) -> None:
     ready = await client.get("/readyz")
     metrics = await client.get("/metrics")
     missing = await client.get("/nowhere")
+    spec = await client.get("/openapi.json")
 
     assert health.status == 200
     assert (ready.status, await ready.json()) == (200, {"status": "ready"})
     assert "photobus_http_requests_total" in await metrics.text()
     assert missing.status == 404
     assert (await missing.json())["error"] == "not_found"
+    assert {"/v1/jobs", "/v1/images/upload", "/photos/"} <= set((await spec.json())["paths"])
 
 
 def _free_port() -> int:

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
-from photobus_common.blobs import BlobStore, BlobStoreUnavailable
+from photobus_common.blobs import BlobStoreUnavailable
 from photobus_common.broker import Delivery, PublishError, Reject, RetryLater
 from photobus_common.events import Event, FetchRequested
 
@@ -40,10 +40,6 @@ class FetchWorker:
         )
         self._allowed: tuple[IPNetwork, ...] = parse_networks(settings.fetch_allow_networks)
 
-    @property
-    def _blobs(self) -> BlobStore:
-        return self._ingest.blobs
-
     async def __call__(self, event: Event, delivery: Delivery) -> None:
         if not isinstance(event, FetchRequested):
             raise Reject(f"the fetch worker does not handle {event.type}")
@@ -63,25 +59,25 @@ class FetchWorker:
             raise RetryLater(f"RabbitMQ did not confirm the fetch's outcome: {e}") from e
 
     async def _take_in(self, url: str) -> Outcome:
-        async with Spool(self._ingest.spool_dir) as spool:
-            try:
-                await fetch_url(
-                    self._session,
-                    url,
-                    spool.write,
-                    self._limits,
-                    allowed=self._allowed,
-                    resolver=self._resolver,
-                )
-            except FetchError as e:
-                return Refused(e.reason, e.detail)
-            verdict = await spool.check(max_pixels=self._ingest.settings.max_pixels)
-            if isinstance(verdict, Refused):
-                return verdict
-            try:
-                return await spool.store(self._blobs, verdict)
-            except BlobStoreUnavailable as e:
-                raise RetryLater(f"the blob store could not take the original: {e}") from e
+        try:
+            async with Spool(self._ingest.spool_dir) as spool:
+                try:
+                    await fetch_url(
+                        self._session,
+                        url,
+                        spool.write,
+                        self._limits,
+                        allowed=self._allowed,
+                        resolver=self._resolver,
+                    )
+                except FetchError as e:
+                    return Refused(e.reason, e.detail)
+                verdict = await spool.check(max_pixels=self._ingest.settings.max_pixels)
+                if isinstance(verdict, Refused):
+                    return verdict
+                return await spool.store(self._ingest.blobs, verdict)
+        except BlobStoreUnavailable as e:  # the spool's disk or the store: ours, not the URL's
+            raise RetryLater(f"could not store the fetched original: {e}") from e
 
 
 def url_filename(url: str) -> str | None:

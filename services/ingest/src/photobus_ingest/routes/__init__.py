@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from photobus_ingest.routes.jobs import post_job
+from photobus_ingest.routes.openapi import openapi
 from photobus_ingest.routes.seeds import post_images_upload, post_photos
 
 
@@ -13,3 +14,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/images/upload", post_images_upload)
     app.router.add_post("/photos/", post_photos)
     app.router.add_post("/photos", post_photos)
+    app.router.add_get("/openapi.json", openapi)
