@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from photobus_common.events import Event, dump_event, parse_event
 from photobus_common.logs import job_context
-from photobus_common.metrics import MESSAGES
+from photobus_common.metrics import IN_FLIGHT, MESSAGES
 from photobus_common.topology import (
     ConsumerSpec,
     declare_all,
@@ -230,13 +230,16 @@ class Broker:
         channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         await channel.set_qos(prefetch_count=spec.prefetch)
         queue = await declare_consumer(channel, self.namespace, spec)
+        in_flight = IN_FLIGHT.labels(kind=queue_name(self.namespace, spec.service))
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             self._in_flight += 1
+            in_flight.inc()
             self._idle.clear()
             try:
                 await self._handle(spec, handler, message)
             finally:
+                in_flight.dec()
                 self._in_flight -= 1
                 if self._in_flight == 0:
                     self._idle.set()
