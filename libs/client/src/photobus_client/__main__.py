@@ -1,0 +1,3 @@
+from photobus_client.cli import main
+
+main()

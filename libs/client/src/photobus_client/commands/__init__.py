@@ -1,0 +1,17 @@
+"""The `photobus` subcommands, one module each: `run(args, config, io) -> exit code`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Console
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """Results go to `out` (stdout); progress, notes and errors to `err` (stderr)."""
+
+    out: Console
+    err: Console

@@ -1,0 +1,37 @@
+"""`photobus status JOB [--watch]`: a job's items and destinations, once or live."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.live import Live
+
+from photobus_client.client import PhotobusClient
+from photobus_client.commands import EXIT_OK, EXIT_SOME_FAILED, Terminal
+from photobus_client.commands.upload import _job_failed, _job_json
+from photobus_client.config import Config
+from photobus_client.models import Job
+from photobus_client.render import job_table
+
+
+async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
+    async with PhotobusClient(config.ingest_url, config.status_url, config.api_key) as client:
+        status_url = client.status_url
+        if args.watch:
+            job: Job | None = None
+            with Live(console=term.err, transient=True, auto_refresh=False) as live:
+                async for job in client.follow_job(args.job):
+                    if not args.json:
+                        live.update(job_table([job], status_url), refresh=True)
+            assert job is not None  # the stream starts with the job, or raises
+        else:
+            job = await client.job(args.job)
+    if args.json:
+        term.out.print_json(json.dumps(_job_json(job, status_url)))
+    else:
+        term.out.print(f"job {job.job_id}: {job.status}", highlight=False)
+        term.out.print(job_table([job], status_url))
+    if job.terminal and _job_failed(job):
+        return EXIT_SOME_FAILED
+    return EXIT_OK
