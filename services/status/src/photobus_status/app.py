@@ -23,6 +23,7 @@ from photobus_status import store
 from photobus_status.config import StatusSettings
 from photobus_status.consumer import BatchFolder
 from photobus_status.deadletters import DeadLetterReader
+from photobus_status.gallery import setup_gallery
 from photobus_status.live import JobChanges, announce, listen
 from photobus_status.migrate import ensure_database, migrate
 from photobus_status.routes import CHANGES, SETTINGS, jobs, json_errors, photos, seeds
@@ -71,6 +72,7 @@ def create_app(
     for module in (jobs, photos, seeds):
         app.add_routes(module.routes)
     app.router.add_get("/openapi.json", openapi)
+    setup_gallery(app, settings)
     return app
 
 

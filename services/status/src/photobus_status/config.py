@@ -13,6 +13,8 @@ from pydantic_settings import NoDecode
 class StatusSettings(CommonSettings):
     status_port: int = 8081
     bind_host: str = "127.0.0.1"
+    # Where the gallery's upload form posts (ingest; the same origin behind a gateway).
+    ingest_public_url: str = "http://127.0.0.1:8080"
     # The publishers this deployment runs (`PHOTOBUS_PUBLISHERS=imgur,flickr`). While it is
     # empty, items complete without waiting for destinations (they stay `pending`).
     publishers: Annotated[tuple[Destination, ...], NoDecode] = ()
