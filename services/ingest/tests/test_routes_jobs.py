@@ -86,6 +86,8 @@ async def test_multipart_files_are_stored_and_announced(
     for path in (CANON, NIKON):
         assert (blob_dir / "originals" / _sha(path)).read_bytes() == path.read_bytes()
     assert list((blob_dir / ".spool").iterdir()) == []
+    metrics = await (await client.get("/metrics")).text()
+    assert 'photobus_ingest_items_total{outcome="received",source="upload"}' in metrics
 
 
 async def test_the_same_bytes_again_are_the_same_photo(client: Client, tap: EventTap) -> None:

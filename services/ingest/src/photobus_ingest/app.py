@@ -20,6 +20,7 @@ from photobus_common.service import BROKER, READINESS, new_app, with_blobs
 from photobus_common.topology import INGEST_FETCH, deployment_specs
 
 from photobus_ingest.config import IngestSettings
+from photobus_ingest.cors import with_cors
 from photobus_ingest.fetch import Resolver
 from photobus_ingest.fetch_worker import FetchWorker, open_fetch_worker
 from photobus_ingest.intake import PRODUCER, spool_directory
@@ -89,6 +90,7 @@ def create_app(
     app.cleanup_ctx.append(broker_link)
     app[READINESS].append(("broker", broker_ready))
     add_routes(app)
+    with_cors(app)
     return app
 
 
@@ -104,7 +106,7 @@ async def _connect(ingest: Ingest, worker: FetchWorker | None) -> None:
         except Exception as e:  # aiormq raises several unrelated types for "not reachable"
             log.warning("RabbitMQ not reachable (%r); uploads get 503 until it is", e)
             with contextlib.suppress(Exception):
-                await broker.close(drain_timeout=0)
+                await broker.close(drain_timeout=1)
             await asyncio.sleep(RECONNECT_DELAY)
     ingest.broker_connected = True
     log.info("connected to RabbitMQ; accepting uploads")

@@ -17,6 +17,7 @@ from photobus_common.blobs import BlobStoreUnavailable
 from photobus_common.broker import Delivery, PublishError, Reject, RetryLater
 from photobus_common.events import Event, FetchRequested
 
+from photobus_ingest import metrics
 from photobus_ingest.fetch import FetchError, FetchLimits, Resolver, fetch_url, open_fetch_session
 from photobus_ingest.intake import Outcome, Refused, Spool, outcome_event, safe_filename
 from photobus_ingest.netguard import IPNetwork, parse_networks
@@ -57,6 +58,7 @@ class FetchWorker:
             await self._ingest.publish(result)
         except PublishError as e:
             raise RetryLater(f"RabbitMQ did not confirm the fetch's outcome: {e}") from e
+        metrics.record(result, source="url")
 
     async def _take_in(self, url: str) -> Outcome:
         try:

@@ -75,9 +75,12 @@ async def read_upload(
             415, "unsupported_media_type", "Send the files as a multipart/form-data body."
         )
     meter = BodyMeter(request, max_bytes)
-    upload = Upload()
     try:
         reader = await request.multipart()
+    except ValueError as e:  # no or a bad boundary in the Content-Type
+        raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e}.") from e
+    upload = Upload()
+    try:
         async for part in reader:
             if not isinstance(part, BodyPartReader):
                 raise ApiError(

@@ -21,6 +21,7 @@ from photobus_common.events import (
     PhotoRejected,
 )
 
+from photobus_ingest import metrics
 from photobus_ingest.intake import PRODUCER, Outcome, Refused, outcome_event
 from photobus_ingest.routes.context import Ingest
 
@@ -113,6 +114,8 @@ async def announce(
         options=options,
     )
     await ingest.publish(accepted, *(e.event for e in entries))
+    for e in entries:
+        metrics.record(e.event, source=e.item.source)
     base = ingest.settings.status_public_url.rstrip("/")
     return {
         "job_id": job_id,

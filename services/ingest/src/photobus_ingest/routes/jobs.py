@@ -92,7 +92,7 @@ async def accept_urls(request: web.Request, *, owner: str | None = None) -> dict
         raise ApiError(400, "too_many_items", f"At most {limit} URLs per request: split them.")
     options = parse_options({k: v for k, v in body.items() if k in OPTION_FIELDS})
     job_id = new_job_id()
-    entries = [url_entry(job_id=job_id, url=u, options=options, owner=owner) for u in urls]
+    entries = [url_entry(job_id=job_id, url=u.strip(), options=options, owner=owner) for u in urls]
     return await announce(ingest, job_id=job_id, owner=owner, options=options, entries=entries)
 
 
