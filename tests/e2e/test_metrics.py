@@ -1,0 +1,101 @@
+"""Every service's /metrics moves with the work it does: an upload through the running
+pipeline (ingest, thumbnailer, status as processes) shows up in each one's counters."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.client import CORPUS, upload, wait_job
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape(http: aiohttp.ClientSession, url: str) -> Samples:
+    async with http.get(f"{url}/metrics") as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("text/plain")
+        text = await r.text()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def test_an_upload_moves_every_services_counters(
+    pipeline: Stack, http: aiohttp.ClientSession
+) -> None:
+    namespace = pipeline.env["PHOTOBUS_NAMESPACE"]
+    services = ("ingest", "thumbnailer", "status")
+    before = {name: await scrape(http, pipeline.url(name)) for name in services}
+    photo = CORPUS / "orientation" / "Landscape_3.jpg"
+
+    reply = await upload(
+        http, pipeline.url("ingest"), [(photo.name, photo.read_bytes())], tags="metrics"
+    )
+    job = await wait_job(http, pipeline.url("status"), reply["job_id"])
+    assert job["status"] == "completed", job
+    after = {name: await scrape(http, pipeline.url(name)) for name in services}
+
+    def moved(service: str, name: str, **labels: str) -> float:
+        return value(after[service], name, **labels) - value(before[service], name, **labels)
+
+    # ingest: the request (by route and status), and the events it published, confirmed.
+    assert (
+        moved(
+            "ingest", "photobus_http_requests_total", route="/v1/jobs", method="POST", status="202"
+        )
+        == 1
+    )
+    assert (
+        moved("ingest", "photobus_http_request_seconds_count", route="/v1/jobs", method="POST") == 1
+    )
+    assert (
+        moved("ingest", "photobus_messages_total", queue="-", outcome="published:job.accepted") == 1
+    )
+    assert (
+        moved("ingest", "photobus_messages_total", queue="-", outcome="published:photo.received")
+        == 1
+    )
+    # thumbnailer: the message it consumed and acked, the time it took, nothing left in flight.
+    thumbnailer_queue = f"{namespace}.thumbnailer"
+    assert (
+        moved("thumbnailer", "photobus_messages_total", queue=thumbnailer_queue, outcome="acked")
+        >= 1
+    )
+    assert moved("thumbnailer", "photobus_thumbnail_seconds_count") == 1
+    assert (
+        moved(
+            "thumbnailer",
+            "photobus_messages_total",
+            queue="-",
+            outcome="published:thumbnail.created",
+        )
+        == 1
+    )
+    assert ("photobus_in_flight", frozenset({("kind", thumbnailer_queue)})) in after["thumbnailer"]
+    assert value(after["thumbnailer"], "photobus_in_flight", kind=thumbnailer_queue) == 0
+    # status: every event of the job folded (acked), and the job read over HTTP.
+    assert (
+        moved("status", "photobus_messages_total", queue=f"{namespace}.status", outcome="acked")
+        >= 3
+    )
+    assert (
+        moved(
+            "status",
+            "photobus_http_requests_total",
+            route="/v1/jobs/{job_id}",
+            method="GET",
+            status="200",
+        )
+        >= 1
+    )
