@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: setup uv venv db run test bench lint typecheck clean
+.PHONY: setup uv venv db browser run test bench lint typecheck clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -17,7 +17,16 @@ venv: uv
 db: venv
 	@$(UV) run --frozen python -m photobus_status.dbsetup
 
-setup: venv db
+# Debian's Chromium, for the gallery's browser tests (Playwright drives it; it never downloads one).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "photobus: the gallery's browser tests need Chromium: sudo apt-get install chromium"; \
+	  fi; }
+
+setup: venv db browser
 
 run: setup
 	@echo "photobus: ingest http://127.0.0.1:$${PHOTOBUS_INGEST_PORT:-8080}  status and gallery http://127.0.0.1:$${PHOTOBUS_STATUS_PORT:-8081}"

@@ -75,6 +75,10 @@ class Stack:
         for service in services:
             stack.services[service] = Service(service, free_port(), logs / f"{service}.log")
         stack.env.setdefault("PHOTOBUS_STATUS_PUBLIC_URL", stack.url("status") if "status" in services else "")
+        if "ingest" in services and "status" in services:
+            # The gallery (status) uploads to ingest, another origin on its own port.
+            stack.env.setdefault("PHOTOBUS_INGEST_PUBLIC_URL", stack.url("ingest"))
+            stack.env.setdefault("PHOTOBUS_CORS_ORIGINS", stack.url("status"))
         return stack
 
     def url(self, service: str) -> str:
