@@ -84,9 +84,9 @@ async def running(
             database_url=database.dsn,
             blob_url=f"file://{tmp_path}",
             imgur_api_url=fake.url,
-            imgur_client_id=creds.client_id,  # type: ignore[arg-type]
-            imgur_client_secret=creds.client_secret,  # type: ignore[arg-type]
-            imgur_refresh_token=creds.refresh_token,  # type: ignore[arg-type]
+            imgur_client_id=creds.client_id,
+            imgur_client_secret=creds.client_secret,
+            imgur_refresh_token=creds.refresh_token,
             publish_retry_delays=(1.0, 2.0, 4.0),
         )
         runner = web.AppRunner(create_publisher_app(settings, "imgur", ImgurDestination))
