@@ -77,7 +77,9 @@ def is_public_address(ip: IPAddress) -> bool:
     inner = embedded_ipv4(ip)
     if inner:
         return all(_is_public_v4(v4) for v4 in inner)
-    return ip.is_global
+    # IETF-reserved space (4000::/3, e000::/4, ...) is unallocated: `is_global` calls
+    # it global, but a network that routes it internally is not the internet.
+    return ip.is_global and not ip.is_reserved
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
