@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from photobus_common.broker import Broker
 from photobus_ingest.app import create_app
@@ -15,6 +17,7 @@ from photobus_ingest.config import IngestSettings
 from .conftest import BOUNDARY, CORPUS, MULTIPART, EventTap, part_head, raw_multipart, start_client
 
 CANON = CORPUS / "camera" / "Canon_40D.jpg"
+Client = TestClient[web.Request, web.Application]
 MIB = 1024 * 1024
 
 
@@ -110,3 +113,54 @@ async def test_rabbitmq_down_is_503_with_retry_after(
         assert list((blob_dir / ".spool").iterdir()) == []
     finally:
         await client.close()
+
+
+async def _raw_request(
+    client: Client, head: str, body: bytes = b""
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(head.encode() + body)
+    await writer.drain()
+    return reader, writer
+
+
+async def test_expect_100_continue_over_the_limit_is_413_before_the_body(
+    client: Client, settings: IngestSettings
+) -> None:
+    head = (
+        "POST /v1/jobs HTTP/1.1\r\nHost: ingest\r\n"
+        f"Content-Type: {MULTIPART}\r\n"
+        f"Content-Length: {settings.max_upload_bytes + 1}\r\n"
+        "Expect: 100-continue\r\n\r\n"
+    )
+    reader, writer = await _raw_request(client, head)
+    async with asyncio.timeout(10):
+        head_lines = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+        length = next(int(h.split(":")[1]) for h in head_lines if h.startswith("Content-Length"))
+        body = await reader.readexactly(length)
+    writer.close()
+    await writer.wait_closed()
+    assert head_lines[0].startswith("HTTP/1.1 413")
+    assert "Connection: close" in head_lines
+    assert b'"body_too_large"' in body
+
+
+async def test_a_client_hanging_up_mid_upload_leaves_no_spool(
+    client: Client, tap: EventTap, blob_dir: Path
+) -> None:
+    started = part_head("file", "a.jpg") + CANON.read_bytes() + b"\0" * MIB
+    head = (
+        "POST /v1/jobs HTTP/1.1\r\nHost: ingest\r\n"
+        f"Content-Type: {MULTIPART}\r\nContent-Length: {len(started) * 4}\r\n\r\n"
+    )
+    _, writer = await _raw_request(client, head, started)
+    spool = blob_dir / ".spool"
+    async with asyncio.timeout(10):
+        while not any(spool.iterdir()):  # the handler is streaming the file into a spool
+            await asyncio.sleep(0.02)
+        writer.close()  # hang up mid-body
+        await writer.wait_closed()
+        while any(spool.iterdir()):  # the handler sees the hang-up and cleans up
+            await asyncio.sleep(0.02)
+    assert _leftovers(blob_dir) == []
+    assert tap.events == []

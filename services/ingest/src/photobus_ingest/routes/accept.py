@@ -24,6 +24,7 @@ from photobus_common.events import (
 from photobus_ingest import metrics
 from photobus_ingest.intake import PRODUCER, Outcome, Refused, outcome_event
 from photobus_ingest.routes.context import Ingest
+from photobus_ingest.routes.replies import job_reply
 
 MAX_URL_LENGTH = 4096
 
@@ -117,8 +118,6 @@ async def announce(
     for e in entries:
         metrics.record(e.event, source=e.item.source)
     base = ingest.settings.status_public_url.rstrip("/")
-    return {
-        "job_id": job_id,
-        "status_url": f"{base}/v1/jobs/{job_id}",
-        "items": [e.reply for e in entries],
-    }
+    return job_reply(
+        job_id=job_id, status_url=f"{base}/v1/jobs/{job_id}", items=[e.reply for e in entries]
+    )

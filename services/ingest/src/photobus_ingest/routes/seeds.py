@@ -11,11 +11,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from photobus_ingest.routes.jobs import accept_files, accept_urls
+from photobus_ingest.routes.replies import SeedJobReply
 
 
 async def post_images_upload(request: web.Request) -> web.Response:
     reply = await accept_urls(request)
-    return web.json_response({"job_id": reply["job_id"]})
+    return web.json_response(SeedJobReply(job_id=str(reply["job_id"])).model_dump())
 
 
 async def post_photos(request: web.Request) -> web.Response:
