@@ -160,3 +160,16 @@ async def test_find_existing_looks_through_the_accounts_images(
 async def test_unconfigured_without_credentials() -> None:
     settings = PublisherSettings(imgur_client_id=None, imgur_refresh_token=None)
     assert not ImgurDestination(settings, MemoryAlbumBook()).is_configured
+
+
+async def test_a_spent_rate_budget_waits_for_its_reset_without_calling(
+    fake: FakeImgur, imgur: ImgurDestination
+) -> None:
+    fake.credits.post_remaining = 1  # this upload spends the last POST of the hour
+    await imgur.upload(photo("camera/Canon_40D.jpg", ItemOptions()))
+    calls = len(fake.requests)
+
+    with pytest.raises(TransientError, match="rate limit") as raised:
+        await imgur.upload(photo("camera/Nikon_D70.jpg", ItemOptions()))
+    assert raised.value.retry_after is not None and raised.value.retry_after > 60
+    assert len(fake.requests) == calls

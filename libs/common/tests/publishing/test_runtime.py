@@ -318,7 +318,7 @@ async def test_the_breaker_opens_parks_messages_and_lets_one_probe_through(rig: 
     with pytest.raises(RetryLater) as parked:
         await rig.handler(blue, delivery())
     assert len(rig.destination.uploads) == 2  # not sent while the circuit is open
-    assert rig.sink.of(PublishRetrying)[-1].reason == "circuit open"
+    assert rig.sink.of(PublishRetrying)[-1].reason == "circuit open after: HTTP 503"
     assert parked.value.delay == 60
 
     rig.clock.now += 61

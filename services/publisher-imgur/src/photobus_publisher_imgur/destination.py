@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -17,8 +18,9 @@ from photobus_common.publishing import (
     PreparedPhoto,
     Published,
     PublishingError,
+    TransientError,
 )
-from photobus_common.publishing.http_errors import error_for_status
+from photobus_common.publishing.http_errors import error_for_status, server_wait
 from photobus_common.publishing.settings import PublisherSettings, secret
 from photobus_common.publishing.web_api import Answer, call
 
@@ -59,6 +61,8 @@ class ImgurDestination(Destination):
         self._session: aiohttp.ClientSession | None = None
         self._access_token: str | None = None
         self._refreshing = asyncio.Lock()
+        # When a spent rate budget resets (wall clock: Imgur's reset header is an epoch).
+        self._quiet_until = 0.0
 
     @property
     def is_configured(self) -> bool:
@@ -143,7 +147,14 @@ class ImgurDestination(Destination):
     async def _send(
         self, method: str, path: str, token: str, form: Callable[[], aiohttp.FormData] | None
     ) -> Answer:
-        return await call(
+        """Send unless the rate budget is known to be spent: then wait for its reset rather
+        than spend a call on a certain 429 (and risk the app being blocked for the month)."""
+        quiet = self._quiet_until - time.time()
+        if quiet > 0:
+            raise TransientError(
+                "Imgur rate limit reached; waiting for its reset", retry_after=quiet
+            )
+        answer = await call(
             self.session,
             method,
             self.api + path,
@@ -151,6 +162,10 @@ class ImgurDestination(Destination):
             headers={"Authorization": f"Bearer {token}"},
             data=None if form is None else form(),
         )
+        wait = server_wait(answer.headers)
+        if wait:
+            self._quiet_until = max(self._quiet_until, time.time() + wait)
+        return answer
 
     async def _refresh(self, stale: str | None) -> str:
         """A fresh access token; concurrent callers holding the same stale one refresh once."""

@@ -39,6 +39,7 @@ class CircuitBreaker:
         self._open_until = 0.0
         self._held_until = 0.0
         self._probing = False
+        self.last_failure = ""
 
     @property
     def is_open(self) -> bool:
@@ -66,10 +67,11 @@ class CircuitBreaker:
         self.failures = 0
         self._probing = False
 
-    def failed(self, *, retry_after: float | None = None) -> None:
+    def failed(self, *, retry_after: float | None = None, reason: str = "") -> None:
         """A transient failure; `retry_after` (the server's wish) holds every call."""
         now = self.clock()
         self.failures += 1
+        self.last_failure = reason
         self._probing = False
         if self.is_open:
             self._open_until = now + self.cool_down
@@ -92,14 +94,17 @@ class Budget:
     async def call(self) -> AsyncIterator[None]:
         """Enter only if the breaker admits the call (else `CircuitOpen`); the block's
         outcome is recorded: a `TransientError` counts against the destination."""
-        if not self.breaker.admit():
-            reason = "circuit open" if self.breaker.is_open else "rate limited by the destination"
-            raise CircuitOpen(reason, self.breaker.wait())
+        breaker = self.breaker
+        if not breaker.admit():
+            reason = "circuit open" if breaker.is_open else "rate limited by the destination"
+            if breaker.last_failure:  # what the destination last said is what a person needs
+                reason = f"{reason} after: {breaker.last_failure}"
+            raise CircuitOpen(reason, breaker.wait())
         try:
             async with self._slots:
                 yield
         except TransientError as e:
-            self.breaker.failed(retry_after=e.retry_after)
+            self.breaker.failed(retry_after=e.retry_after, reason=e.reason)
             raise
         except BaseException:
             self.breaker.released()

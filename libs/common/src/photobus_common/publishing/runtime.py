@@ -152,6 +152,7 @@ class PublishHandler:
             request.photo_id, request.destination, published
         )
         self._count("succeeded")
+        log.info("published %s to %s: %s", request.photo_id, self.destination.name, recorded.url)
         await self._succeeded(target, recorded, delivery, duplicate=False)
 
     async def _publish(
