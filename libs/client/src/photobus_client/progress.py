@@ -71,8 +71,8 @@ class UploadProgress:
         self.files_done += 1
         self._progress.update(self._task, files=self._files_text())
         if self.enabled and result.outcome in ("rejected", "failed"):
-            line = Text(f"{result.outcome}:", style="red")
-            line.append_text(result_line(result))
+            line = Text(f"{result.outcome}: ", style="red")
+            line.append_text(result_line(result, indent=""))
             self._progress.console.print(line)
 
 

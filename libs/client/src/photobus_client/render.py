@@ -103,8 +103,16 @@ def photo_table(photos: Iterable[Photo], status_url: str) -> Table:
     return table
 
 
-def result_line(result: FileResult) -> Text:
-    line = Text(f"  {result.path}")
+def human_size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def result_line(result: FileResult, indent: str = "  ") -> Text:
+    line = Text(f"{indent}{result.path}")
     why = result.reason or ""
     if result.detail:
         why = f"{why}: {result.detail}" if why else result.detail

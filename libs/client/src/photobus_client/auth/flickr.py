@@ -6,6 +6,7 @@ flickrapi is blocking (requests), so each step runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,9 @@ def oauth_base_of(rest_url: str) -> str:
 def _flickr(api_key: str, api_secret: str, oauth_base: str | None) -> Any:
     import flickrapi  # only this command needs it
 
+    # flickrapi logs each refusal with its whole response; the flow reports it in one line.
+    logging.getLogger("flickrapi").addHandler(logging.NullHandler())
+    logging.getLogger("flickrapi").propagate = False
     api = flickrapi.FlickrAPI(api_key, api_secret, store_token=False)
     if oauth_base is not None:
         for name, path in OAUTH_PATHS.items():

@@ -18,7 +18,13 @@ from photobus_client.discovery import Discovery, discover
 from photobus_client.follow import follow_jobs
 from photobus_client.models import AcceptedJob, Job, Photo, UploadOptions
 from photobus_client.progress import JobsLive, UploadProgress
-from photobus_client.render import job_table, photo_table, rendition_link, result_line
+from photobus_client.render import (
+    human_size,
+    job_table,
+    photo_table,
+    rendition_link,
+    result_line,
+)
 from photobus_client.upload import FatalUploadError, FileResult, upload_all
 
 
@@ -192,7 +198,7 @@ def _print_summary(
     out = term.out
     sent = sum(r.size for r in by["uploaded"])
     out.print(
-        f"uploaded {len(by['uploaded'])} file(s) ({sent / 1e6:.1f} MB in {elapsed:.1f} s), "
+        f"uploaded {len(by['uploaded'])} file(s) ({human_size(sent)} in {elapsed:.1f} s), "
         f"{len(by['already_there'])} already there, {len(by['rejected'])} rejected, "
         f"{len(by['failed'])} failed"
         + (f", {len(url_items)} URL(s) sent ({len(url_rejected)} rejected)" if url_items else ""),
