@@ -76,6 +76,7 @@ class Running:
 async def running(
     amqp_url: str, namespace: str, database: infra.TestDatabase, tmp_path: Path
 ) -> AsyncIterator[Running]:
+    # Uploads that take longer than 2 s count as timed out (the fake can hold one longer).
     creds = ImgurCredentials()
     async with default_imgur() as fake:
         settings = PublisherSettings(
@@ -88,6 +89,7 @@ async def running(
             imgur_client_secret=creds.client_secret,
             imgur_refresh_token=creds.refresh_token,
             publish_retry_delays=(1.0, 2.0, 4.0),
+            destination_timeout=2,
         )
         runner = web.AppRunner(create_publisher_app(settings, "imgur", ImgurDestination))
         await runner.setup()
@@ -141,3 +143,19 @@ async def test_429_is_reported_as_retrying_and_retried_after_retry_after(
     assert [r.status for r in uploads] == [429, 200]
     assert uploads[1].time - uploads[0].time >= 1.0
     assert time.time() >= uploads[1].time
+
+
+async def test_an_upload_that_timed_out_but_arrived_is_found_not_sent_again(
+    running: Running,
+) -> None:
+    # The fake stores the photo, then holds its answer past the publisher's timeout.
+    running.fake.faults = FaultPlan(queue=[Fault.delay(4)])
+    await running.receive("camera/Pentax_K10D.jpg", job="job-1", item="item-1")
+    succeeded = await running.outcome("job-1")
+
+    assert len(running.fake.uploads) == 1
+    assert succeeded.remote_id == running.fake.uploads[0].remote_id
+    [retrying] = [e for e in running.events if isinstance(e, PublishRetrying)]
+    assert "timed out" in retrying.reason
+    listings = [r for r in running.fake.requests if r.path.startswith("/3/account/me/images")]
+    assert listings  # asked Imgur before uploading again
