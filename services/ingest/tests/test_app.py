@@ -34,6 +34,11 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHOTOBUS_FETCH_ALLOW_NETWORKS", '["192.168.1.0/24"]')
     assert IngestSettings().fetch_allow_networks == ("192.168.1.0/24",)
 
+    monkeypatch.setenv("PHOTOBUS_PUBLISHERS", "imgur, flickr")
+    assert IngestSettings().publishers == ("imgur", "flickr")
+    monkeypatch.setenv("PHOTOBUS_PUBLISHERS", '["gphotos"]')
+    assert IngestSettings().publishers == ("gphotos",)
+
     monkeypatch.setenv("PHOTOBUS_FETCH_ALLOW_NETWORKS", "not-a-network")
     with pytest.raises(ValueError, match="not-a-network"):
         IngestSettings()
