@@ -3,6 +3,7 @@ OAuth 1.0a signature of every call."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from collections.abc import AsyncIterator
@@ -138,3 +139,16 @@ async def test_gps_photos_arrive_without_location(
 async def test_unconfigured_without_credentials() -> None:
     destination = FlickrDestination(PublisherSettings(flickr_api_key=None), MemoryAlbumBook())
     assert not destination.is_configured
+
+
+async def test_concurrent_uploads_each_get_their_own_signed_session(
+    fake: FakeFlickr, flickr: FlickrDestination
+) -> None:
+    names = ["Canon_40D", "Nikon_D70", "Pentax_K10D", "Kodak_CX7530", "Reconyx_HC500_Hyperfire"]
+    photos = [photo(f"camera/{name}.jpg", ItemOptions(album="Burst")) for name in names]
+    published = await asyncio.gather(*(flickr.upload(p) for p in photos))
+
+    assert len({p.remote_id for p in published}) == len(photos)
+    assert sorted(u.remote_id for u in fake.uploads) == sorted(p.remote_id for p in published)
+    [photoset] = fake.store.photosets.values()
+    assert sorted(photoset.photo_ids) == sorted(p.remote_id for p in published)
