@@ -148,7 +148,12 @@ async def test_json_urls_become_fetch_requests(client: Client, tap: EventTap) ->
     response = await client.post(
         "/v1/jobs",
         json={
-            "urls": ["https://example.com/a.jpg", "ftp://example.com/b.jpg"],
+            "urls": [
+                "https://example.com/a.jpg",
+                "ftp://example.com/b.jpg",
+                "https://me:secret@example.com/c.jpg",
+                "not a url",
+            ],
             "title": "From the web",
             "tags": "x,y",
             "skip": ["gphotos"],
@@ -157,11 +162,13 @@ async def test_json_urls_become_fetch_requests(client: Client, tap: EventTap) ->
 
     assert response.status == 202
     body = await response.json()
-    first, second = body["items"]
+    first, second, *others = body["items"]
     assert first["url"] == "https://example.com/a.jpg"
     assert "rejected" not in first
     assert second["rejected"]["reason"] == "bad_url"
-    events = await tap.wait_for(lambda es: len(es) >= 3)
+    assert "http://" in second["rejected"]["detail"]
+    assert [i["rejected"]["reason"] for i in others] == ["bad_url", "bad_url"]
+    events = await tap.wait_for(lambda es: len(es) >= 5)
     job_events = tap.of_job(body["job_id"])
     fetch = next(e for e in job_events if isinstance(e, FetchRequested))
     assert fetch.item_id == first["item_id"]
@@ -169,8 +176,8 @@ async def test_json_urls_become_fetch_requests(client: Client, tap: EventTap) ->
     assert fetch.options.title == "From the web"
     assert fetch.options.tags == ("x", "y")
     assert fetch.options.destinations == ("imgur", "flickr")
-    bad = next(e for e in job_events if isinstance(e, PhotoRejected))
-    assert bad.item_id == second["item_id"]
+    bad = {e.item_id for e in job_events if isinstance(e, PhotoRejected)}
+    assert bad == {i["item_id"] for i in (second, *others)}
     assert isinstance(events[0], JobAccepted)
 
 

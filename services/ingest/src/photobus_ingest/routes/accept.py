@@ -78,6 +78,8 @@ def url_problem(url: str) -> str | None:
         return "Only http:// and https:// URLs can be fetched."
     if not parts.hostname:
         return "The URL has no host name."
+    if parts.username is not None or parts.password is not None:
+        return "URLs with credentials cannot be fetched: remove the user:password@ part."
     return None
 
 
