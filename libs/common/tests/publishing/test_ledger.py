@@ -56,7 +56,7 @@ async def test_the_same_message_back_takes_over_and_recovers_only_if_it_was_send
     before_sending = await ledger.claim(request())
     assert before_sending == Claimed(attempts=2, options=OPTIONS, recovering=False)
 
-    await ledger.mark_sending(PHOTO, "flickr", "event-1")
+    await ledger.mark_sending(request("event-1"))
     after_sending = await ledger.claim(request())
     assert after_sending == Claimed(attempts=3, options=OPTIONS, recovering=True)
 
@@ -64,7 +64,7 @@ async def test_the_same_message_back_takes_over_and_recovers_only_if_it_was_send
 async def test_a_stale_claim_is_taken_over_by_another_message(pg_pool: asyncpg.Pool) -> None:
     ledger = Ledger(pg_pool, lease=timedelta(seconds=30))
     await ledger.claim(request("event-1"))
-    await ledger.mark_sending(PHOTO, "flickr", "event-1")
+    await ledger.mark_sending(request("event-1"))
     await pg_pool.execute("UPDATE publisher_ledger SET claimed_at = now() - interval '1 minute'")
     outcome = await ledger.claim(request("event-2", item_id="item-2"))
     assert isinstance(outcome, Claimed)
@@ -73,7 +73,7 @@ async def test_a_stale_claim_is_taken_over_by_another_message(pg_pool: asyncpg.P
 
 async def test_published_is_reported_with_whether_the_same_item_asks(ledger: Ledger) -> None:
     await ledger.claim(request())
-    recorded = await ledger.mark_published(PHOTO, "flickr", Published("42", "https://x/42"))
+    recorded = await ledger.mark_published(request(), Published("42", "https://x/42"))
     assert recorded == Published("42", "https://x/42")
 
     again = await ledger.claim(request())
@@ -84,8 +84,8 @@ async def test_published_is_reported_with_whether_the_same_item_asks(ledger: Led
 
 async def test_the_first_recorded_upload_stands(ledger: Ledger) -> None:
     await ledger.claim(request())
-    await ledger.mark_published(PHOTO, "flickr", Published("42", "https://x/42"))
-    second = await ledger.mark_published(PHOTO, "flickr", Published("43", "https://x/43"))
+    await ledger.mark_published(request(), Published("42", "https://x/42"))
+    second = await ledger.mark_published(request(), Published("43", "https://x/43"))
     assert second == Published("42", "https://x/42")
 
 
@@ -93,7 +93,7 @@ async def test_failed_is_reported_again_to_the_same_item_and_retried_for_others(
     ledger: Ledger,
 ) -> None:
     await ledger.claim(request())
-    await ledger.mark_failed(PHOTO, "flickr", "event-1", "invalid credentials", permanent=True)
+    await ledger.mark_failed(request(), "invalid credentials", permanent=True)
 
     assert await ledger.claim(request()) == AlreadyFailed("invalid credentials", 1, True)
     retried = await ledger.claim(request("event-2", item_id="item-2", job_id="job-2"))
@@ -102,7 +102,7 @@ async def test_failed_is_reported_again_to_the_same_item_and_retried_for_others(
 
 async def test_a_republish_reuses_the_options_of_the_first_claim(ledger: Ledger) -> None:
     await ledger.claim(request())
-    await ledger.mark_failed(PHOTO, "flickr", "event-1", "HTTP 500", permanent=False)
+    await ledger.mark_failed(request(), "HTTP 500", permanent=False)
     command = request("command-1", item_id=None, job_id=None, options=None, retry_failed=True)
     outcome = await ledger.claim(command)
     assert outcome == Claimed(attempts=2, options=OPTIONS, recovering=False)

@@ -179,20 +179,19 @@ class Ledger:
                 )
             return outcome
 
-    async def mark_sending(self, photo_id: str, destination: str, claim_id: str) -> None:
+    async def mark_sending(self, claim: ClaimRequest) -> None:
         """From now on bytes may reach the destination: a later attempt must ask first."""
         await self.pool.execute(
             "UPDATE publisher_ledger SET sending_since = now(), updated_at = now()"
             " WHERE photo_id = $1 AND destination = $2 AND claim_id = $3",
-            photo_id,
-            destination,
-            claim_id,
+            claim.photo_id,
+            claim.destination,
+            claim.claim_id,
         )
 
-    async def mark_published(
-        self, photo_id: str, destination: str, published: Published
-    ) -> Published:
+    async def mark_published(self, claim: ClaimRequest, published: Published) -> Published:
         """Record the upload; if another attempt recorded one first, that one stands."""
+        photo_id, destination = claim.photo_id, claim.destination
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "UPDATE publisher_ledger SET state = 'published', remote_id = $3, url = $4,"
@@ -214,28 +213,26 @@ class Ledger:
             assert row is not None
             return Published(row["remote_id"], row["url"])
 
-    async def mark_failed(
-        self, photo_id: str, destination: str, claim_id: str, reason: str, *, permanent: bool
-    ) -> None:
+    async def mark_failed(self, claim: ClaimRequest, reason: str, *, permanent: bool) -> None:
         await self.pool.execute(
             "UPDATE publisher_ledger SET state = 'failed', last_error = $4,"
             " failed_permanently = $5, updated_at = now()"
             " WHERE photo_id = $1 AND destination = $2 AND claim_id = $3 AND state = 'uploading'",
-            photo_id,
-            destination,
-            claim_id,
+            claim.photo_id,
+            claim.destination,
+            claim.claim_id,
             reason,
             permanent,
         )
 
-    async def note_error(self, photo_id: str, destination: str, claim_id: str, reason: str) -> None:
+    async def note_error(self, claim: ClaimRequest, reason: str) -> None:
         """A transient failure: the claim stays with this message, which will come back."""
         await self.pool.execute(
             "UPDATE publisher_ledger SET last_error = $4, updated_at = now()"
             " WHERE photo_id = $1 AND destination = $2 AND claim_id = $3",
-            photo_id,
-            destination,
-            claim_id,
+            claim.photo_id,
+            claim.destination,
+            claim.claim_id,
             reason,
         )
 

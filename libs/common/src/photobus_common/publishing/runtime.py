@@ -62,15 +62,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class _Target:
-    """Who the result events are about."""
-
-    photo_id: str
-    item_id: str | None
-    job_id: str | None
-
-
 class _Retry(Exception):
     """A transient failure on the way to the destination, with the wait it asks for."""
 
@@ -94,66 +85,68 @@ class PublishHandler:
         return f"publisher-{self.destination.name}"
 
     async def __call__(self, event: Event, delivery: Delivery) -> None:
+        request = self._request_for(event)
+        if request is None:
+            return
+        if (
+            isinstance(event, PhotoReceived)
+            and request.destination not in event.options.destinations
+        ):
+            await self._skip(request, "not_requested")
+        elif not self.destination.is_configured:
+            await self._skip(request, "not_configured")
+        else:
+            await self._handle(request, delivery)
+
+    def _request_for(self, event: Event) -> ClaimRequest | None:
+        """The delivery a message asks for; None for messages meant for someone else."""
         name = self.destination.name
         if isinstance(event, PhotoReceived):
-            target = _Target(event.photo_id, event.item_id, event.job_id)
-            if name not in event.options.destinations:
-                await self._skip(target, "not_requested")
-                return
-            request = ClaimRequest(
-                event.photo_id, name, str(event.event_id), event.item_id, event.job_id,
-                event.options, retry_failed=False,
-            )  # fmt: skip
+            options, retry_failed = event.options, False
         elif isinstance(event, PublishRequested) and event.destination == name:
-            target = _Target(event.photo_id, event.item_id, event.job_id)
-            request = ClaimRequest(
-                event.photo_id, name, str(event.event_id), event.item_id, event.job_id,
-                None, retry_failed=True,
-            )  # fmt: skip
+            # A re-publish command: retry a failed delivery, with the options stored for it.
+            options, retry_failed = None, True
         else:
-            return
-        if not self.destination.is_configured:
-            await self._skip(target, "not_configured")
-            return
-        await self._handle(target, request, delivery, is_command=request.retry_failed)
+            return None
+        return ClaimRequest(
+            photo_id=event.photo_id,
+            destination=name,
+            claim_id=str(event.event_id),
+            item_id=event.item_id,
+            job_id=event.job_id,
+            options=options,
+            retry_failed=retry_failed,
+        )
 
-    async def _handle(
-        self, target: _Target, request: ClaimRequest, delivery: Delivery, *, is_command: bool
-    ) -> None:
+    async def _handle(self, request: ClaimRequest, delivery: Delivery) -> None:
         outcome = await self.ledger.claim(request)
         if isinstance(outcome, AlreadyPublished):
-            duplicate = is_command or not outcome.same_item
+            duplicate = request.retry_failed or not outcome.same_item
             self._count("duplicate" if duplicate else "succeeded")
-            await self._succeeded(target, outcome.published, delivery, duplicate=duplicate)
+            await self._succeeded(request, outcome.published, delivery, duplicate=duplicate)
         elif isinstance(outcome, AlreadyFailed):
-            await self._failed(target, delivery, outcome.reason, permanent=outcome.permanent)
+            await self._failed(request, delivery, outcome.reason, permanent=outcome.permanent)
         elif isinstance(outcome, Busy):
             reason = "another attempt is uploading this photo right now"
-            await self._transient(target, request, delivery, reason, None, owned=False)
+            await self._transient(request, delivery, reason, None, owned=False)
         else:
-            await self._deliver(target, request, outcome, delivery)
+            await self._deliver(request, outcome, delivery)
 
-    async def _deliver(
-        self, target: _Target, request: ClaimRequest, claim: Claimed, delivery: Delivery
-    ) -> None:
+    async def _deliver(self, request: ClaimRequest, claim: Claimed, delivery: Delivery) -> None:
         options = claim.options or ItemOptions(destinations=(self.destination.name,))
         try:
             published = await self._publish(request, claim, options)
         except _Retry as e:
-            await self._transient(target, request, delivery, e.reason, e.retry_after, owned=True)
+            await self._transient(request, delivery, e.reason, e.retry_after, owned=True)
             return
         except PermanentError as e:
-            await self.ledger.mark_failed(
-                request.photo_id, request.destination, request.claim_id, e.reason, permanent=True
-            )
-            await self._failed(target, delivery, e.reason, permanent=True)
+            await self.ledger.mark_failed(request, e.reason, permanent=True)
+            await self._failed(request, delivery, e.reason, permanent=True)
             return
-        recorded = await self.ledger.mark_published(
-            request.photo_id, request.destination, published
-        )
+        recorded = await self.ledger.mark_published(request, published)
         self._count("succeeded")
         log.info("published %s to %s: %s", request.photo_id, self.destination.name, recorded.url)
-        await self._succeeded(target, recorded, delivery, duplicate=False)
+        await self._succeeded(request, recorded, delivery, duplicate=False)
 
     async def _publish(
         self, request: ClaimRequest, claim: Claimed, options: ItemOptions
@@ -175,7 +168,7 @@ class PublishHandler:
         del original
 
         async def send() -> Published:
-            await self.ledger.mark_sending(request.photo_id, request.destination, request.claim_id)
+            await self.ledger.mark_sending(request)
             started = time.perf_counter()
             try:
                 published = await self.destination.upload(photo)
@@ -205,7 +198,6 @@ class PublishHandler:
 
     async def _transient(
         self,
-        target: _Target,
         request: ClaimRequest,
         delivery: Delivery,
         reason: str,
@@ -218,20 +210,15 @@ class PublishHandler:
         delay = delivery.retry_delay(at_least=retry_after)
         if delay is None:
             if owned:
-                await self.ledger.mark_failed(
-                    request.photo_id, request.destination, request.claim_id, reason,
-                    permanent=False,
-                )  # fmt: skip
-            await self._failed(target, delivery, reason, permanent=False)
+                await self.ledger.mark_failed(request, reason, permanent=False)
+            await self._failed(request, delivery, reason, permanent=False)
             return
         if owned:
-            await self.ledger.note_error(
-                request.photo_id, request.destination, request.claim_id, reason
-            )
+            await self.ledger.note_error(request, reason)
         self._count("retrying")
         await self._emit(
             PublishRetrying(
-                **self._about(target),
+                **self._about(request),
                 attempt=delivery.attempt,
                 retry_at=self.clock() + timedelta(seconds=delay),
                 reason=reason,
@@ -240,11 +227,11 @@ class PublishHandler:
         raise RetryLater(reason, delay=retry_after)
 
     async def _succeeded(
-        self, target: _Target, published: Published, delivery: Delivery, *, duplicate: bool
+        self, request: ClaimRequest, published: Published, delivery: Delivery, *, duplicate: bool
     ) -> None:
         await self._emit(
             PublishSucceeded(
-                **self._about(target),
+                **self._about(request),
                 remote_id=published.remote_id,
                 url=published.url,
                 duplicate=duplicate,
@@ -253,32 +240,32 @@ class PublishHandler:
         )
 
     async def _failed(
-        self, target: _Target, delivery: Delivery, reason: str, *, permanent: bool
+        self, request: ClaimRequest, delivery: Delivery, reason: str, *, permanent: bool
     ) -> None:
         self._count("failed")
         log.warning(
             "publishing %s to %s failed (%s): %s",
-            target.photo_id,
+            request.photo_id,
             self.destination.name,
             "permanent" if permanent else "retries exhausted",
             reason,
         )
         await self._emit(
             PublishFailed(
-                **self._about(target), attempt=delivery.attempt, permanent=permanent, reason=reason
+                **self._about(request), attempt=delivery.attempt, permanent=permanent, reason=reason
             )
         )
 
-    async def _skip(self, target: _Target, reason: str) -> None:
+    async def _skip(self, request: ClaimRequest, reason: str) -> None:
         self._count(f"skipped:{reason}")
-        await self._emit(PublishSkipped(**self._about(target), reason=reason))
+        await self._emit(PublishSkipped(**self._about(request), reason=reason))
 
-    def _about(self, target: _Target) -> dict[str, Any]:
+    def _about(self, request: ClaimRequest) -> dict[str, Any]:
         return {
             "producer": self.producer,
-            "job_id": target.job_id,
-            "photo_id": target.photo_id,
-            "item_id": target.item_id,
+            "job_id": request.job_id,
+            "photo_id": request.photo_id,
+            "item_id": request.item_id,
             "destination": self.destination.name,
         }
 
