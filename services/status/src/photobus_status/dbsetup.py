@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from photobus_common.settings import CommonSettings
+
 from photobus_status.migrate import ensure_database, migrate
 
 
