@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import asyncpg
 from photobus_common.events import ItemOptions
+from photobus_common.publishing.albums import PgAlbumBook
 from photobus_common.publishing.destination import Published
 from photobus_common.publishing.ledger import (
     AlreadyFailed,
@@ -15,7 +16,6 @@ from photobus_common.publishing.ledger import (
     Claimed,
     ClaimRequest,
     Ledger,
-    PgAlbumBook,
 )
 from photobus_common.publishing.schema import ensure_schema
 

@@ -14,9 +14,10 @@ from photobus_common.blobs import BlobStore, open_blob_store
 from photobus_common.broker import Broker
 from photobus_common.events import DESTINATIONS
 from photobus_common.events import Destination as DestinationName
+from photobus_common.publishing.albums import PgAlbumBook
 from photobus_common.publishing.breaker import Budget, CircuitBreaker
 from photobus_common.publishing.destination import AlbumBook, Destination
-from photobus_common.publishing.ledger import Ledger, PgAlbumBook
+from photobus_common.publishing.ledger import Ledger
 from photobus_common.publishing.runtime import PublishHandler
 from photobus_common.publishing.schema import ensure_database, ensure_schema
 from photobus_common.publishing.settings import PublisherSettings
