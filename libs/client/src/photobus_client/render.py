@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -33,11 +34,12 @@ def _clock(at: datetime) -> str:
     return at.astimezone().strftime("%H:%M:%S")
 
 
-def destination_cell(d: Destination) -> Text:
+def destination_cell(d: Destination, *, with_url: bool = True) -> Text:
     """`published <url>`, `retrying (attempt 2, next at 12:00:05): reason`, `failed: reason`…"""
     cell = styled(d.state)
-    if d.state == "published" and d.url:
-        cell.append(f" {d.url}")
+    if d.state == "published":
+        if d.url and with_url:
+            cell.append(f" {d.url}")
         if d.duplicate:
             cell.append(" (already published)", style="dim")
     elif d.state == "retrying":
@@ -59,31 +61,45 @@ def rendition_link(status_url: str, renditions: dict[str, Rendition]) -> str:
 
 
 def job_table(jobs: Iterable[Job], status_url: str) -> Table:
-    """One row per item: its state, thumbnail link and every destination's state or link."""
+    """One row per item: its state, photo id and every destination's state (links below)."""
     items: list[tuple[Job, JobItem]] = [(j, i) for j in jobs for i in j.items]
     destinations = sorted({d for _, i in items for d in i.destinations})
     table = Table(show_lines=False, expand=False)
     table.add_column("item", overflow="fold")
     table.add_column("state")
-    table.add_column("photo", overflow="fold")
+    table.add_column("photo")
     for name in destinations:
         table.add_column(name, overflow="fold")
     for _, item in items:
         state = styled(item.state)
         if item.reason:
             state.append(f": {item.reason}")
-        photo = rendition_link(status_url, item.thumbnails) or (item.photo_id or "")[:12]
         cells = [
-            destination_cell(item.destinations[d]) if d in item.destinations else Text("")
+            destination_cell(item.destinations[d], with_url=False)
+            if d in item.destinations
+            else Text("")
             for d in destinations
         ]
-        table.add_row(item.name, state, photo, *cells)
+        table.add_row(item.name, state, (item.photo_id or "")[:12], *cells)
     return table
 
 
-def photo_table(photos: Iterable[Photo], status_url: str) -> Table:
+def job_links(jobs: Iterable[Job], status_url: str) -> list[str]:
+    """Every link of every item, one per line (never wrapped, so they can be copied)."""
+    lines: list[str] = []
+    for job in jobs:
+        for item in job.items:
+            if thumbnail := rendition_link(status_url, item.thumbnails):
+                lines.append(f"{item.name}  thumbnail  {thumbnail}")
+            for name, d in item.destinations.items():
+                if d.url:
+                    lines.append(f"{item.name}  {name}  {d.url}")
+    return lines
+
+
+def photo_table(photos: Iterable[Photo]) -> Table:
     table = Table()
-    for column in ("photo", "added", "state", "tags", "destinations", "thumbnail"):
+    for column in ("photo", "added", "state", "tags", "destinations"):
         table.add_column(column, overflow="fold")
     for p in photos:
         dests = Text()
@@ -91,16 +107,34 @@ def photo_table(photos: Iterable[Photo], status_url: str) -> Table:
             if dests:
                 dests.append("\n")
             dests.append(f"{name}: ")
-            dests.append_text(destination_cell(d))
+            dests.append_text(destination_cell(d, with_url=False))
         table.add_row(
             p.photo_id[:16],
             p.created.astimezone().strftime("%Y-%m-%d %H:%M"),
             styled(p.state),
             ", ".join(p.tags),
             dests,
-            rendition_link(status_url, p.thumbnails),
         )
     return table
+
+
+def photo_links(photos: Iterable[Photo], status_url: str) -> list[str]:
+    lines: list[str] = []
+    for p in photos:
+        if thumbnail := rendition_link(status_url, p.thumbnails):
+            lines.append(f"{p.photo_id[:16]}  thumbnail  {thumbnail}")
+        for name, d in sorted(p.destinations.items()):
+            if d.url:
+                lines.append(f"{p.photo_id[:16]}  {name}  {d.url}")
+    return lines
+
+
+def print_links(console: Console, lines: list[str]) -> None:
+    """Links one per line, never wrapped or cropped, so they can be copied."""
+    if lines:
+        console.print("links:", style="bold")
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def human_size(n: float) -> str:

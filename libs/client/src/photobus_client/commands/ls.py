@@ -9,7 +9,7 @@ from photobus_client.client import PhotobusClient
 from photobus_client.commands import EXIT_OK, Terminal
 from photobus_client.config import Config
 from photobus_client.models import Photo
-from photobus_client.render import photo_table
+from photobus_client.render import photo_links, photo_table, print_links
 
 PAGE = 100
 
@@ -34,7 +34,8 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
     if args.json:
         term.out.print_json(json.dumps([p.model_dump(mode="json") for p in photos]))
         return EXIT_OK
-    term.out.print(photo_table(photos, status_url))
+    term.out.print(photo_table(photos))
+    print_links(term.out, photo_links(photos, status_url))
     more = " (more with --limit)" if cursor else ""
     term.out.print(f"{len(photos)} photo(s){more}", highlight=False)
     return EXIT_OK

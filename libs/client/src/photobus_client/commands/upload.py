@@ -20,8 +20,11 @@ from photobus_client.models import AcceptedJob, Job, Photo, UploadOptions
 from photobus_client.progress import JobsLive, UploadProgress
 from photobus_client.render import (
     human_size,
+    job_links,
     job_table,
+    photo_links,
     photo_table,
+    print_links,
     rendition_link,
     result_line,
 )
@@ -180,9 +183,11 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
         return code
     if jobs:
         term.out.print(job_table(jobs, status_url))
+        print_links(term.out, job_links(jobs, status_url))
     if earlier:
         term.out.print(Text("already in photobus:", style="bold"))
-        term.out.print(photo_table(earlier, status_url))
+        term.out.print(photo_table(earlier))
+        print_links(term.out, photo_links(earlier, status_url))
     _print_summary(term, by, found, url_items, url_rejected, time.monotonic() - started)
     return code
 
