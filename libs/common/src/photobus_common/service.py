@@ -143,10 +143,31 @@ async def _pool_until_connected(
     raise AssertionError("unreachable")
 
 
-def run(app: web.Application, *, host: str, port: int) -> None:
-    """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+LOOPBACK = "127.0.0.1"
+
+
+def listen_host(bind_host: str, *, api_keys_configured: bool) -> str:
+    """`bind_host` once API keys guard the routes; 127.0.0.1 until then, whatever was asked."""
+    if api_keys_configured:
+        return bind_host
+    log.warning("no API keys configured: listening on %s only", LOOPBACK)
+    if bind_host != LOOPBACK:
+        log.warning(
+            "PHOTOBUS_BIND_HOST=%s is ignored: set PHOTOBUS_API_KEYS to listen beyond this machine",
+            bind_host,
+        )
+    return LOOPBACK
+
+
+def run(app: web.Application, *, host: str, port: int, api_keys_configured: bool = False) -> None:
+    """Serve until SIGTERM/SIGINT, then shut down gracefully.
+
+    Without API keys anyone who can reach the port could upload and read every photo,
+    so the service then listens on 127.0.0.1 only (see `listen_host`).
+    """
     import uvloop
 
+    host = listen_host(host, api_keys_configured=api_keys_configured)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     log.info("listening on http://%s:%d", host, port)

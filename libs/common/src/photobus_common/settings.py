@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from yarl import URL
+
+from photobus_common.auth import ApiKeys
 
 
 def _secrets_dir() -> str | None:
@@ -21,7 +24,12 @@ def _secrets_dir() -> str | None:
 
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="PHOTOBUS_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="PHOTOBUS_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # A start-up error must not print the value: it may be a secret pasted in the wrong place.
+        hide_input_in_errors=True,
     )
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
@@ -34,6 +42,35 @@ class CommonSettings(BaseSettings):
     log_format: str = Field(default="json", pattern="^(json|text)$")
     # Seconds a publish may wait for RabbitMQ's confirm before it counts as failed.
     publish_timeout: float = 10.0
+    # `name:sha256-of-key,...`; unset means no auth, and every service listens on 127.0.0.1.
+    api_keys: SecretStr | None = None
 
     def __init__(self, **values: Any) -> None:
         super().__init__(_secrets_dir=_secrets_dir(), **values)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _parse_api_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        # A malformed entry fails at start; an empty list is no keys at all.
+        if value is None or not ApiKeys.parse(value.get_secret_value()):
+            return None
+        return value
+
+    @property
+    def api_key_table(self) -> ApiKeys:
+        return ApiKeys.parse(self.api_keys.get_secret_value()) if self.api_keys else ApiKeys()
+
+    def __repr_args__(self) -> Any:
+        # Connection URLs may carry a password (amqp://user:pass@host): never print it.
+        for name, value in super().__repr_args__():
+            yield name, _without_password(value) if isinstance(value, str) else value
+
+
+def _without_password(value: str) -> str:
+    if "@" not in value or "://" not in value:
+        return value
+    try:
+        url = URL(value)
+    except ValueError:
+        return "**********"
+    return str(url.with_password("**********")) if url.password else value

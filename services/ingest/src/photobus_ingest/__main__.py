@@ -10,7 +10,12 @@ from photobus_ingest.config import IngestSettings
 def main() -> None:
     settings = IngestSettings()
     configure_logging("ingest", level=settings.log_level, fmt=settings.log_format)
-    run(create_app(settings), host=settings.bind_host, port=settings.ingest_port)
+    run(
+        create_app(settings),
+        host=settings.bind_host,
+        port=settings.ingest_port,
+        api_keys_configured=settings.api_keys is not None,
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ def main() -> None:
     settings = PublisherSettings()
     configure_logging("publisher-gphotos", level=settings.log_level, fmt=settings.log_format)
     app = create_publisher_app(settings, "gphotos", GooglePhotosDestination)
-    run(app, host=settings.bind_host, port=settings.publisher_gphotos_port)
+    run(
+        app,
+        host=settings.bind_host,
+        port=settings.publisher_gphotos_port,
+        api_keys_configured=settings.api_keys is not None,
+    )
 
 
 if __name__ == "__main__":

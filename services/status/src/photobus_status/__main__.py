@@ -12,7 +12,12 @@ from photobus_status.config import StatusSettings
 def main() -> None:
     settings = StatusSettings()
     configure_logging("status", level=settings.log_level, fmt=settings.log_format)
-    run(create_app(settings), host=settings.bind_host, port=settings.status_port)
+    run(
+        create_app(settings),
+        host=settings.bind_host,
+        port=settings.status_port,
+        api_keys_configured=settings.api_keys is not None,
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,12 @@ from photobus_thumbnailer.config import ThumbnailerSettings
 def main() -> None:
     settings = ThumbnailerSettings()
     configure_logging("thumbnailer", level=settings.log_level, fmt=settings.log_format)
-    run(create_app(settings), host=settings.bind_host, port=settings.thumbnailer_port)
+    run(
+        create_app(settings),
+        host=settings.bind_host,
+        port=settings.thumbnailer_port,
+        api_keys_configured=settings.api_keys is not None,
+    )
 
 
 if __name__ == "__main__":
