@@ -64,7 +64,8 @@ class PgCluster:
 
     @classmethod
     def create(cls, base: Path) -> PgCluster:
-        """Run initdb (trust auth, superuser `postgres`) in `base`/data."""
+        """Run initdb (trust auth, superuser `postgres`) in `base`/data. As root, every
+        parent of `base` must be searchable by the postgres user (mkdtemp's are 0700)."""
         if not (BIN / "initdb").exists():
             raise RuntimeError(f"PostgreSQL is not installed ({BIN / 'initdb'} missing)")
         cluster = cls(base=base, port=_free_port())

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from photobus_common.auth import with_api_keys
 from photobus_common.blobs import BlobStore, open_blob_store
 from photobus_common.broker import Broker
 from photobus_common.service import BROKER, READINESS, new_app, with_blobs
@@ -90,6 +91,7 @@ def create_app(
     app.cleanup_ctx.append(broker_link)
     app[READINESS].append(("broker", broker_ready))
     add_routes(app)
+    with_api_keys(app, settings.api_key_table)
     with_cors(app)
     return app
 

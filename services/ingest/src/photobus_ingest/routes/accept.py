@@ -83,11 +83,25 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def without_credentials(url: str) -> str:
+    """The URL with any `user:password@` removed: what the job, its events and replies keep."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority = rest[:end]
+    if "@" not in authority:
+        return url
+    return f"{scheme}://{authority.rsplit('@', 1)[1]}{rest[end:]}"
+
+
 def url_entry(*, job_id: str, url: str, options: ItemOptions, owner: str | None) -> Entry:
     item_id = uuid.uuid4().hex
+    problem = url_problem(url)
+    # A URL with credentials is refused; its password must not travel on in the job.
+    url = url if problem is None else without_credentials(url)
     reply: dict[str, Any] = {"item_id": item_id, "url": url}
     event: FetchRequested | PhotoRejected
-    problem = url_problem(url)
     if problem is None:
         event = FetchRequested(
             producer=PRODUCER, job_id=job_id, owner=owner, item_id=item_id, url=url, options=options

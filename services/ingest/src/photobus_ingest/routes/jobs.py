@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from photobus_common.auth import request_owner
 
 from photobus_ingest.intake import Refused
 from photobus_ingest.multipart import read_upload
@@ -40,6 +41,7 @@ async def accept(request: web.Request) -> dict[str, Any]:
 
 
 async def accept_files(request: web.Request, *, owner: str | None = None) -> dict[str, Any]:
+    owner = owner or request_owner(request)
     ingest = request.app[INGEST]
     settings = ingest.settings
     upload = await read_upload(
@@ -80,6 +82,7 @@ async def accept_files(request: web.Request, *, owner: str | None = None) -> dic
 
 
 async def accept_urls(request: web.Request, *, owner: str | None = None) -> dict[str, Any]:
+    owner = owner or request_owner(request)
     ingest = request.app[INGEST]
     body = await read_json(request, min(JSON_LIMIT, ingest.settings.max_upload_bytes))
     if not isinstance(body, dict) or "urls" not in body:
