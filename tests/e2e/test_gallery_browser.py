@@ -140,6 +140,11 @@ def frozen(stack: Stack, name: str) -> Iterator[None]:
         process.send_signal(signal.SIGCONT)
 
 
+async def assert_fits_a_phone(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px screen"
+
+
 def camera(name: str) -> Path:
     return CORPUS / "camera" / name
 
@@ -164,6 +169,7 @@ async def test_upload_through_the_form_then_watch_the_job_complete_live(
         await page.set_input_files("#files", [nikon])  # a second pick adds to the first
         await expect(page.locator("#chosen li")).to_have_count(2)
         await expect(page.locator("#chosen")).to_contain_text(EVIL_FILENAME)
+        await assert_fits_a_phone(page)
         await watched.screenshot("upload")
         await page.click("button[type=submit]")
 
@@ -205,6 +211,7 @@ async def test_upload_through_the_form_then_watch_the_job_complete_live(
 
     await page.click("form:has(input[value=flickr]) button")
     await expect(page.locator(".notice")).to_have_text("Asked flickr to publish this photo again.")
+    await assert_fits_a_phone(page)
     await watched.assert_clean(gallery)
 
 
@@ -231,8 +238,7 @@ async def test_the_grid_filters_by_tag_and_shows_titles_as_text(
     await expect(tiles.locator(".caption")).to_have_text(EVIL)
     await expect(tiles.locator("[data-destination]")).to_have_count(3)
     await page.wait_for_function(THUMBNAILS_SHOWN)
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], "the grid overflows a phone-width screen"
+    await assert_fits_a_phone(page)
     await watched.screenshot("grid-filtered")
 
     await page.click(".filters a.clear")

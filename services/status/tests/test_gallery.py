@@ -367,6 +367,11 @@ def test_badges_word_every_delivery_state() -> None:
     assert present.badge("imgur", None).state == "unrequested"
 
 
+def test_destinations_are_listed_in_one_order_everywhere() -> None:
+    listed = present.in_order({"gphotos": 1, "zeta": 2, "imgur": 3, "flickr": 4, "alpha": 5})
+    assert [name for name, _ in listed] == ["imgur", "flickr", "gphotos", "alpha", "zeta"]
+
+
 def test_sizes_and_cameras_read_naturally() -> None:
     assert [present.size(n) for n in (None, 999, 1000, 2_345_678, 10**13)] == [
         "",

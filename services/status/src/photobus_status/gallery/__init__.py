@@ -26,7 +26,7 @@ def setup_gallery(app: web.Application, settings: StatusSettings) -> None:
         undefined=jinja2.StrictUndefined,
         default_helpers=False,
     )
-    env.globals |= {"badge": present.badge, "static": STATIC_PREFIX}
+    env.globals |= {"badge": present.badge, "in_order": present.in_order, "static": STATIC_PREFIX}
     env.filters |= {"when": present.when, "size": present.size, "camera": present.camera}
     app.add_routes(routes.routes)
     app.router.add_static(STATIC_PREFIX, HERE / "static")

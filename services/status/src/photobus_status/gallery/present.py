@@ -5,14 +5,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
+
+from photobus_common.events import DESTINATIONS
 
 from photobus_status.queries import DestinationDoc
 
 DELIVERY_STATES: tuple[str, ...] = ("pending", "retrying", "published", "failed", "skipped")
 PHOTO_STATES: tuple[str, ...] = ("pending", "processing", "completed", "partial", "failed")
-TERMINAL_JOB: frozenset[str] = frozenset({"completed", "partial", "failed"})
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,12 @@ class Badge:
     text: str
     href: str | None = None  # the published copy, when it is an http(s) link
     detail: str | None = None  # why it failed, was skipped or is retried
+
+
+def in_order(destinations: Mapping[str, T]) -> list[tuple[str, T]]:
+    """Destinations in the order photobus lists them everywhere (imgur, flickr, gphotos)."""
+    rank: dict[str, int] = {name: i for i, name in enumerate(DESTINATIONS)}
+    return sorted(destinations.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 
 def web_link(url: str | None) -> str | None:

@@ -6,6 +6,7 @@
 (function () {
   const PHOTO_ID = /^[0-9a-f]{64}$/;
   const TERMINAL = new Set(["completed", "partial", "failed"]);
+  const ORDER = ["imgur", "flickr", "gphotos"];
   const DELIVERY = new Set(["pending", "retrying", "published", "failed", "skipped"]);
 
   function el(tag, className, text) {
@@ -70,6 +71,17 @@
     return item;
   }
 
+  // As present.in_order: imgur, flickr, gphotos, then any other by name.
+  function inOrder(destinations) {
+    const rank = (name) => {
+      const at = ORDER.indexOf(name);
+      return at === -1 ? ORDER.length : at;
+    };
+    return Object.entries(destinations).sort(
+      ([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0),
+    );
+  }
+
   function photoLink(photoId, child) {
     const link = el("a");
     link.href = "/photos/" + photoId;
@@ -100,7 +112,7 @@
     if (item.duplicate) stateBox.append(" (already uploaded)");
     if (item.reason) stateBox.append(" ", el("span", "why", item.reason));
     const badges = el("ul", "badges");
-    for (const [destination, doc] of Object.entries(item.destinations || {})) {
+    for (const [destination, doc] of inOrder(item.destinations || {})) {
       badges.append(badge(destination, doc));
     }
     const body = el("div", "item-body");
