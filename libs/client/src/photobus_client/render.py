@@ -76,7 +76,7 @@ def job_table(jobs: Iterable[Job], status_url: str) -> Table:
             state.append(f": {item.reason}")
         cells = [
             destination_cell(item.destinations[d], with_url=False)
-            if d in item.destinations
+            if d in item.destinations and item.photo_id
             else Text("")
             for d in destinations
         ]

@@ -84,8 +84,13 @@ async def upload_one(
         job = await client.upload_files([path], options, progress=watcher.sent)
     except OSError as e:
         return FileResult(path, size, "failed", reason="unreadable", detail=e.strerror or str(e))
-    except (AuthError, ServerUnreachable):
+    except AuthError:
         raise
+    except ServerUnreachable as e:
+        # Ingest may cut off one upload (a body over its limit) and still be up: then
+        # only this file failed. If it is really gone, ping raises and the run ends.
+        await client.ping()
+        return FileResult(path, size, "failed", photo_id, reason="connection_lost", detail=e.reason)
     except ApiError as e:
         outcome: Outcome = "rejected" if e.status in (400, 413, 415) else "failed"
         return FileResult(path, size, outcome, photo_id, reason=e.code, detail=e.detail)
