@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
+import pytest
 from aiohttp import web
 from photobus_client import PhotobusClient, RetryPolicy
 from photobus_client.sse import parse_events
@@ -65,3 +66,38 @@ async def test_follow_resumes_an_interrupted_stream_until_the_job_is_terminal() 
         await runner.cleanup()
     assert statuses == ["processing", "completed"]
     assert connections == 2
+
+
+async def test_a_job_status_has_not_seen_yet_is_waited_for_then_unknown_is_an_error() -> None:
+    from photobus_client.errors import ApiError
+    from photobus_client.follow import follow_jobs
+
+    asked = 0
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        nonlocal asked
+        asked += 1
+        if request.match_info["job_id"] == "never" or asked == 1:
+            return web.json_response({"error": "not_found", "detail": "no job"}, status=404)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(f"event: job\ndata: {job('completed')}\n\n".encode())
+        return response
+
+    app = web.Application()
+    app.router.add_get("/v1/jobs/{job_id}/events", events)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    seen: list[str] = []
+    try:
+        policy = RetryPolicy(attempts=3, base_delay=0.01)
+        async with PhotobusClient(url, status_url=url, retry=policy) as client:
+            last = await follow_jobs(client, ["j"], lambda j: seen.append(j.status))
+            with pytest.raises(ApiError) as caught:
+                await follow_jobs(client, ["never"], lambda j: None)
+    finally:
+        await runner.cleanup()
+    assert last["j"].status == "completed" and seen == ["completed"]
+    assert caught.value.status == 404

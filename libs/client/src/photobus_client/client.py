@@ -222,12 +222,15 @@ class PhotobusClient:
     async def follow_job(self, job_id: str) -> AsyncIterator[Job]:
         """The job at every change (status's SSE stream), until it is terminal.
 
-        A stream that ends early (status restarting, its database away) is resumed.
+        A stream that ends early (status restarting, its database away) is resumed. A job
+        status does not know yet (ingest answered; status has not read the event) is
+        waited for, within the retry policy.
         """
         url = f"{self.status_url}/v1/jobs/{job_id}/events"
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=SSE_READ_TIMEOUT)
         failures = 0
         while True:
+            error: ApiError | ServerUnreachable
             try:
                 async with self.session.get(
                     url, timeout=timeout, headers={"Accept": "text/event-stream"}
@@ -242,10 +245,12 @@ class PhotobusClient:
                                 return
                         elif event.event == "end":
                             return
-                error: ServerBusy | ServerUnreachable = ServerUnreachable(
-                    self.status_url, "the event stream ended early"
-                )
+                error = ServerUnreachable(self.status_url, "the event stream ended early")
             except ServerBusy as e:
+                error = e
+            except ApiError as e:
+                if e.status != 404:
+                    raise
                 error = e
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as e:
                 error = ServerUnreachable(self.status_url, _why(e))

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from photobus_client.client import PhotobusClient
+from photobus_client.errors import PhotobusError
 from photobus_client.models import Job
 
 MAX_STREAMS = 16
@@ -28,7 +29,10 @@ async def follow_jobs(
                 last[job_id] = job
                 on_change(job)
 
-    async with asyncio.TaskGroup() as group:
-        for job_id in dict.fromkeys(job_ids):
-            group.create_task(follow(job_id))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job_id in dict.fromkeys(job_ids):
+                group.create_task(follow(job_id))
+    except* PhotobusError as failures:
+        raise failures.exceptions[0] from None
     return last
