@@ -14,9 +14,16 @@ from photobus_common.apidocs import (
 )
 
 from photobus_ingest.routes import jobs, seeds
-from photobus_ingest.routes.replies import JobReply, SeedJobReply, UrlJobRequest
+from photobus_ingest.routes.replies import (
+    DESTINATION_LIST,
+    SKIP_LIST,
+    JobReply,
+    SeedJobReply,
+    UrlJobRequest,
+)
 
-_OPTION_FIELDS = ("title", "description", "tags", "album", "destinations", "skip", "keep_location")
+_TEXT_FIELDS = ("title", "description", "tags", "album")
+_FLAG = ["true", "false", "1", "0", "yes", "no", "on", "off", ""]
 
 
 def _multipart(file_field: str) -> dict[str, Any]:
@@ -25,7 +32,10 @@ def _multipart(file_field: str) -> dict[str, Any]:
         "required": [file_field],
         "properties": {
             file_field: {"type": "array", "items": {"type": "string", "format": "binary"}},
-            **{name: {"type": "string"} for name in _OPTION_FIELDS},
+            **{name: {"type": "string"} for name in _TEXT_FIELDS},
+            "destinations": {"type": "string", "pattern": DESTINATION_LIST},
+            "skip": {"type": "string", "pattern": SKIP_LIST},
+            "keep_location": {"type": "string", "enum": _FLAG},
         },
     }
 

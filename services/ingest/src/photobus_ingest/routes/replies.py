@@ -3,8 +3,18 @@ OpenAPI document (photobus_ingest.apidoc) is generated from the same classes."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from photobus_common.events import Destination
 from pydantic import BaseModel, Field
+
+# The comma-list spellings the option parser takes (routes/options.py), e.g. "imgur, flickr".
+_NAMES = r"(imgur|flickr|gphotos{extra})"
+_LIST = r"^\s*{n}?(\s*,\s*{n})*\s*,?\s*$"
+DESTINATION_LIST = _LIST.format(n=_NAMES.format(extra=""))
+SKIP_LIST = _LIST.format(n=_NAMES.format(extra="|s3"))
+# "s3" is accepted in `skip` for the seed's clients: originals are always kept anyway.
+Skippable = Literal["imgur", "flickr", "gphotos", "s3"]
 
 
 class Rejection(BaseModel):
@@ -47,10 +57,12 @@ class UrlJobRequest(BaseModel):
     description: str | None = None
     tags: list[str] | str | None = Field(default=None, description="list, or a comma list")
     album: str | None = None
-    destinations: list[Destination] | str | None = Field(
-        default=None, description="imgur, flickr, gphotos (default: every configured one)"
+    destinations: list[Destination] | Annotated[str, Field(pattern=DESTINATION_LIST)] | None = (
+        Field(default=None, description="imgur, flickr, gphotos (default: all of them)")
     )
-    skip: list[str] | str | None = Field(default=None, description="destinations to leave out")
+    skip: list[Skippable] | Annotated[str, Field(pattern=SKIP_LIST)] | None = Field(
+        default=None, description="destinations to leave out"
+    )
     keep_location: bool = False
 
 
