@@ -35,6 +35,11 @@ run: setup
 test: setup
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
+# The full chaos suite (N=300; SEED=n to vary), then RabbitMQ restarted 10 times under every service.
+chaos: setup
+	@$(UV) run --frozen python -m tests.chaos --photos 300 --seed $${SEED:-1}
+	@PHOTOBUS_CHAOS=1 $(UV) run --frozen pytest tests/chaos/test_consumers_come_back.py $(PYTEST_ARGS)
+
 bench: setup
 	@$(UV) run --frozen python -m bench
 

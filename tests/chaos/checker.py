@@ -45,6 +45,9 @@ class CheckResult:
     duplicates: dict[str, int] = field(default_factory=dict)  # extra copies per destination
     duplicates_allowed: dict[str, int] = field(default_factory=dict)
     dead_letters: int = 0
+    supervisor_restarts: dict[str, int] = field(
+        default_factory=dict
+    )  # services that exited on their own
     settle_seconds: float = 0.0
 
     @property
@@ -98,7 +101,9 @@ async def settle(env: ChaosEnvironment, uploads: UploadLog, *, timeout: float) -
 async def check(
     env: ChaosEnvironment, uploads: UploadLog, faults: FaultLog, settled: Settled
 ) -> CheckResult:
-    result = CheckResult(settle_seconds=settled.seconds)
+    result = CheckResult(
+        settle_seconds=settled.seconds, supervisor_restarts=dict(env.stack.supervisor_restarts)
+    )
     result.failures += uploads.failures
     result.failures += faults.problems
     _check_jobs(uploads, settled, result)

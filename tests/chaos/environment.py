@@ -5,6 +5,7 @@ process. Torn down in reverse; only what it started is ever stopped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.conftest import create_bucket, pipeline_env
 from tests.fakes.credentials import publisher_env
@@ -51,6 +53,25 @@ class ChaosStack(Stack):
     """A Stack whose services may each add variables of their own."""
 
     per_service: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Held while the scheduler kills and starts a service, so the supervisor keeps off it.
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    supervisor_restarts: dict[str, int] = field(default_factory=dict)
+
+    def lock(self, name: str) -> asyncio.Lock:
+        return self.locks.setdefault(name, asyncio.Lock())
+
+    async def supervise(self) -> None:
+        """Start again any service that exited on its own, as a process supervisor
+        (systemd, Kubernetes) would: a service may exit when it cannot recover."""
+        while True:
+            for name, service in self.services.items():
+                lock = self.lock(name)
+                if service.process is None or service.process.poll() is None or lock.locked():
+                    continue
+                async with lock:
+                    self.supervisor_restarts[name] = self.supervisor_restarts.get(name, 0) + 1
+                    self._spawn(service)
+            await asyncio.sleep(0.5)  # a supervisor's polling interval
 
     def _spawn(self, service: Service) -> None:
         shared = self.env
@@ -85,9 +106,13 @@ async def chaos_environment(
         cleanup.callback(shutil.rmtree, workdir, True)
         rabbit = RabbitNode.create(workdir / "rabbit")
         cleanup.callback(rabbit.stop)
-        pg_start = asyncio.to_thread(_start_pg, workdir / "pg")
-        _, pg = await asyncio.gather(asyncio.to_thread(rabbit.start), pg_start)
+        # RabbitMQ takes the longest to boot: everything else, the services' start
+        # included (they retry until the broker answers), happens meanwhile.
+        rabbit_started = asyncio.create_task(asyncio.to_thread(rabbit.start))
+        cleanup.push_async_callback(_cancel, rabbit_started)
+        pg = PgCluster.create(workdir / "pg")
         cleanup.callback(pg.remove)
+        await asyncio.to_thread(pg.start)
         s3 = start_s3_server()
         cleanup.callback(s3.stop)
         await create_bucket(s3, bucket)
@@ -106,11 +131,15 @@ async def chaos_environment(
         for service in stack.services.values():
             service.log_path.unlink(missing_ok=True)  # the checker reads this run's logs only
         cleanup.callback(stack.stop)
-        await stack.start(timeout=90)
+        starting = asyncio.create_task(stack.start(timeout=120))
+        await rabbit_started
+        await starting
+        supervisor = asyncio.create_task(stack.supervise())
+        cleanup.push_async_callback(_cancel, supervisor)
         yield ChaosEnvironment(workdir, rabbit, pg, s3, fakes, stack, namespace, bucket)
 
 
-def _start_pg(base: Path) -> PgCluster:
-    pg = PgCluster.create(base)
-    pg.start()
-    return pg
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -122,21 +122,22 @@ class FaultScheduler:
 
     async def _kill_and_restart(self, service: str) -> None:
         stack = self.env.stack
-        self.log.add(KILL, service)
-        await asyncio.to_thread(stack.kill, service, signal.SIGKILL)
-        stack.services[service].restarts += 1
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                await stack.start(service, timeout=120)
-                return
-            except (RuntimeError, TimeoutError) as e:
-                # It may have given up while RabbitMQ or Postgres was away: start it again,
-                # as a supervisor would.
-                if time.monotonic() > deadline:
-                    self.log.problems.append(f"{service} did not come back: {e}")
+        async with stack.lock(service):
+            self.log.add(KILL, service)
+            await asyncio.to_thread(stack.kill, service, signal.SIGKILL)
+            stack.services[service].restarts += 1
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    await stack.start(service, timeout=120)
                     return
-                await asyncio.to_thread(stack.kill, service, signal.SIGKILL)
+                except (RuntimeError, TimeoutError) as e:
+                    # It may have given up while RabbitMQ or Postgres was away: start it
+                    # again, as a supervisor would.
+                    if time.monotonic() > deadline:
+                        self.log.problems.append(f"{service} did not come back: {e}")
+                        return
+                    await asyncio.to_thread(stack.kill, service, signal.SIGKILL)
 
     async def _infra_fault(self, kind: str) -> None:
         env = self.env

@@ -40,6 +40,10 @@ def summary_table(
             *((kind, n) for kind, n in sorted(by_kind.items())),
             *((f"  SIGKILL {service}", n) for service, n in sorted(kills.items())),
             ("total", len(faults.injected)),
+            *(
+                (f"  exited, restarted by supervisor: {s}", n)
+                for s, n in sorted(result.supervisor_restarts.items())
+            ),
         ],
     )
     lines += _rows(
