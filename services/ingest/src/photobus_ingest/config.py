@@ -34,6 +34,8 @@ class IngestSettings(CommonSettings):
     # Decoded size budget per image; larger ones are refused as decompression bombs.
     max_pixels: int = Field(default=100_000_000, gt=0)
     max_items_per_job: int = Field(default=1000, gt=0)
+    # Seconds an upload's body may stall before it is answered 408 (slow-client defence).
+    upload_read_timeout: float = Field(default=60.0, gt=0)
     fetch_max_bytes: int = Field(default=100 * MIB, gt=0)
     fetch_timeout: float = Field(default=30.0, gt=0)
     # Networks URL fetches may reach although private/loopback (tests, an intranet NAS).

@@ -8,6 +8,7 @@ is counted as it streams, because a chunked body announces no length.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from photobus_ingest.routes.options import OPTION_FIELDS
 CHUNK = 256 * 1024
 # Text fields are small; a huge one is a mistake or an attack, not a title.
 FIELD_LIMIT = 64 * 1024
+# Parts that are not files (options, unknown fields): a form has a handful; 10,000 is an attack.
+MAX_FIELDS = 100
 FILE_FIELDS = frozenset({"file", "files", "photo_file"})
 # Repeated list fields add up (`-F tags=a -F tags=b`); any other repeated field: last wins.
 LIST_FIELDS = frozenset({"tags", "destinations", "skip"})
@@ -48,17 +51,25 @@ class Upload:
 
 
 class BodyMeter:
-    """Counts every byte of the request body as it arrives, against the upload limit."""
+    """Counts every byte of the request body as it arrives, against the upload limit.
 
-    def __init__(self, request: web.Request, limit: int) -> None:
+    Each check also pushes back the `idle` deadline by `read_timeout`: aiohttp has no
+    body read timeout, so without it a client that stops sending holds its spool for ever.
+    """
+
+    def __init__(self, request: web.Request, limit: int, read_timeout: float = 60.0) -> None:
         self._content = request.content
         self.limit = limit
+        self.read_timeout = read_timeout
+        self.idle: asyncio.Timeout | None = None
         if request.content_length is not None and request.content_length > limit:
             raise BodyTooLarge(limit)
 
     def check(self) -> None:
         if self._content.total_bytes > self.limit:
             raise BodyTooLarge(self.limit)
+        if self.idle is not None:
+            self.idle.reschedule(asyncio.get_running_loop().time() + self.read_timeout)
 
 
 async def read_upload(
@@ -68,40 +79,63 @@ async def read_upload(
     max_pixels: int,
     max_bytes: int,
     max_items: int,
+    read_timeout: float = 60.0,
 ) -> Upload:
-    """Read a multipart/form-data body to its end; the caller discards the Upload after use."""
+    """Read a multipart/form-data body to its end; the caller discards the Upload after use.
+
+    A body that stops arriving for `read_timeout` seconds is answered 408.
+    """
     if request.content_type != "multipart/form-data":
         raise ApiError(
             415, "unsupported_media_type", "Send the files as a multipart/form-data body."
         )
-    meter = BodyMeter(request, max_bytes)
+    meter = BodyMeter(request, max_bytes, read_timeout)
     try:
         reader = await request.multipart()
     except ValueError as e:  # no or a bad boundary in the Content-Type
         raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e}.") from e
     upload = Upload()
+    fields = 0
     try:
-        async for part in reader:
-            if not isinstance(part, BodyPartReader):
-                raise ApiError(
-                    400,
-                    "bad_multipart",
-                    "Nested multipart bodies are not supported: "
-                    "send each file as its own part of one multipart/form-data body.",
-                )
-            if part.filename is not None or part.name in FILE_FIELDS:
-                if len(upload.files) >= max_items:
+        async with asyncio.timeout(None) as meter.idle:
+            meter.check()  # starts the idle deadline
+            async for part in reader:
+                if not isinstance(part, BodyPartReader):
                     raise ApiError(
                         400,
-                        "too_many_items",
-                        f"At most {max_items} files per request: split the upload.",
+                        "bad_multipart",
+                        "Nested multipart bodies are not supported: "
+                        "send each file as its own part of one multipart/form-data body.",
                     )
-                upload.files.append(await _read_file(part, meter, spool_dir, max_pixels))
-            elif part.name is not None and part.name in OPTION_FIELDS:
-                _add_field(upload.fields, part.name, await _read_field(part, meter))
-            else:
-                await _drain(part, meter)  # an unknown field: harmless, ignored
-        meter.check()
+                if part.filename is not None or part.name in FILE_FIELDS:
+                    if len(upload.files) >= max_items:
+                        raise ApiError(
+                            400,
+                            "too_many_items",
+                            f"At most {max_items} files per request: split the upload.",
+                        )
+                    upload.files.append(await _read_file(part, meter, spool_dir, max_pixels))
+                else:
+                    fields += 1
+                    if fields > MAX_FIELDS:
+                        raise ApiError(
+                            400,
+                            "too_many_fields",
+                            f"The form has more than {MAX_FIELDS} fields besides its files.",
+                        )
+                    if part.name is not None and part.name in OPTION_FIELDS:
+                        _add_field(upload.fields, part.name, await _read_field(part, meter))
+                    else:
+                        await _drain(part, meter)  # an unknown field: harmless, ignored
+            meter.check()
+    except TimeoutError as e:
+        await upload.discard()
+        raise ApiError(
+            408,
+            "body_timeout",
+            f"Nothing of the request body arrived for {read_timeout:g} seconds: "
+            "check the connection and send the upload again.",
+        ) from e
     except HttpProcessingError as e:
         await upload.discard()
         raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e.message}") from e

@@ -50,8 +50,8 @@ async def json_errors(
         return await handler(request)
     except ApiError as e:
         response = error_response(e.status, e.code, e.detail)
-        if e.status == 413:
-            # The client may still be sending; do not read the rest of it.
+        if e.status in (408, 413):
+            # The client may still be sending (or stalled); do not read the rest of it.
             response.force_close()
         return response
     except PublishError as e:

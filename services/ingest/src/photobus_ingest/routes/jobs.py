@@ -50,6 +50,7 @@ async def accept_files(request: web.Request, *, owner: str | None = None) -> dic
         max_pixels=settings.max_pixels,
         max_bytes=settings.max_upload_bytes,
         max_items=settings.max_items_per_job,
+        read_timeout=settings.upload_read_timeout,
     )
     try:
         options = parse_options(upload.fields)
