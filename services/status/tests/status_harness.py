@@ -75,6 +75,7 @@ async def running_status(
     blob_dir: Path,
     publishers: tuple[Destination, ...] = (),
     consume: bool = True,
+    api_keys: str | None = None,
 ) -> AsyncIterator[RunningStatus]:
     settings = StatusSettings(
         amqp_url=amqp_url,
@@ -83,6 +84,7 @@ async def running_status(
         blob_url=f"file://{blob_dir}",
         publishers=publishers,
         publish_timeout=5,
+        api_keys=api_keys,
     )
     blobs = LocalBlobStore(blob_dir)
     client = TestClient(TestServer(create_app(settings, blobs=blobs, consume=consume)))

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 from aiohttp import web
+from photobus_common.auth import with_api_keys
 from photobus_common.blobs import BlobStore, open_blob_store
 from photobus_common.broker import Broker
 from photobus_common.service import BROKER, PG_POOL, READINESS, new_app, with_blobs, with_broker
@@ -73,6 +74,7 @@ def create_app(
         app.add_routes(module.routes)
     app.router.add_get("/openapi.json", openapi)
     setup_gallery(app, settings)
+    with_api_keys(app, settings.api_key_table)
     return app
 
 

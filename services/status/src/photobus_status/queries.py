@@ -163,6 +163,13 @@ def _photo_doc(row: asyncpg.Record, owner: str | None) -> PhotoDoc:
     photo = PhotoView.model_validate(row["doc"])
     original = photo.original
     refs = [r for r in photo.refs.values() if owner is None or r.owner == owner]
+    # Another owner's upload of the same bytes keeps its own titles and tags.
+    tags = list(row["tags"]) if owner is None else sorted({t for r in refs for t in r.options.tags})
+    titles = (
+        list(row["titles"])
+        if owner is None
+        else sorted({r.options.title for r in refs if r.options.title})
+    )
     return PhotoDoc(
         photo_id=photo.photo_id,
         created=photo.first_seen,
@@ -175,11 +182,21 @@ def _photo_doc(row: asyncpg.Record, owner: str | None) -> PhotoDoc:
         thumbnail_reason=row["thumbnail_reason"],
         thumbnails=_thumbnails(photo),
         metadata=photo.thumbnail.metadata,
-        tags=list(row["tags"]),
-        titles=list(row["titles"]),
+        tags=tags,
+        titles=titles,
         destinations={d: _destination_doc(v) for d, v in photo_destinations(photo).items()},
         jobs=sorted({r.job_id for r in refs}),
     )
+
+
+async def photo_visible(pool: asyncpg.Pool, photo_id: str, *, owner: str | None) -> bool:
+    """Whether `owner` uploaded this photo (anyone may, without API keys)."""
+    if owner is None:
+        return True
+    found = await pool.fetchval(
+        "SELECT 1 FROM photos WHERE photo_id = $1 AND owners @> ARRAY[$2::text]", photo_id, owner
+    )
+    return found is not None
 
 
 async def get_photo(pool: asyncpg.Pool, photo_id: str, *, owner: str | None) -> PhotoDoc | None:
@@ -246,10 +263,12 @@ _SEED_STATUS = {"accepted": "pending"}
 _SEED_BUCKET = {"completed": "completed", "partial": "completed", "failed": "failed"}
 
 
-async def seed_job_summary(pool: asyncpg.Pool, job_id: str) -> dict[str, Any] | None:
+async def seed_job_summary(
+    pool: asyncpg.Pool, job_id: str, *, owner: str | None = None
+) -> dict[str, Any] | None:
     """The seed's `GET /v1/images/uploaded/{id}` shape. A completed item is listed by
     its Imgur link when it has one (as the seed did), otherwise by its source."""
-    job = await get_job(pool, job_id)
+    job = await get_job(pool, job_id, owner=owner)
     if job is None:
         return None
     uploaded: dict[str, list[str]] = {"pending": [], "completed": [], "failed": []}

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from photobus_common.auth import request_owner
 
 from photobus_status.config import StatusSettings
 from photobus_status.errors import DATABASE_DOWN
@@ -40,9 +41,8 @@ def is_photo_id(value: str) -> bool:
 
 
 def owner_of(request: web.Request) -> str | None:
-    """The authenticated caller, when an auth middleware set one; None = sees everything."""
-    owner = request.get("owner")
-    return owner if isinstance(owner, str) else None
+    """The authenticated caller, when API keys are configured; None = sees everything."""
+    return request_owner(request)
 
 
 def rendition_url(photo_id: str, name: str) -> str:

@@ -29,6 +29,7 @@ PRODUCER = "status"
 MAX_PAGE = 200
 RENDITION_FORMAT = ("webp", "image/webp")
 IMMUTABLE = "public, max-age=31536000, immutable"
+PRIVATE = "private, max-age=31536000, immutable"
 
 routes = web.RouteTableDef()
 
@@ -89,6 +90,9 @@ async def get_rendition(request: web.Request) -> web.StreamResponse:
     photo_id, name = request.match_info["photo_id"], request.match_info["name"]
     if not is_photo_id(photo_id) or name not in RENDITIONS:
         return not_found("rendition")
+    owner = owner_of(request)
+    if not await queries.photo_visible(request.app[PG_POOL], photo_id, owner=owner):
+        return not_found("rendition")
     ext, content_type = RENDITION_FORMAT
     key = rendition_key(photo_id, name, ext)
     blobs = request.app[BLOBS]
@@ -96,7 +100,8 @@ async def get_rendition(request: web.Request) -> web.StreamResponse:
     if info is None:
         return not_found("rendition")
     etag = f'"{photo_id[:32]}-{name}-{info.size}"'
-    headers = {"Cache-Control": IMMUTABLE, "ETag": etag}
+    # With API keys a shared cache must not hand one owner's rendition to another.
+    headers = {"Cache-Control": IMMUTABLE if owner is None else PRIVATE, "ETag": etag}
     if etag in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=headers)
     response = web.StreamResponse(headers={**headers, "Content-Type": content_type})

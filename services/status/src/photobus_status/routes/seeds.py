@@ -18,7 +18,9 @@ routes = web.RouteTableDef()
 @routes.get("/v1/images/uploaded/{job_id}")
 async def uploaded(request: web.Request) -> web.Response:
     """Seed-compatible job summary: `{"id","status","created","finished","uploaded"}`."""
-    summary = await queries.seed_job_summary(request.app[PG_POOL], request.match_info["job_id"])
+    summary = await queries.seed_job_summary(
+        request.app[PG_POOL], request.match_info["job_id"], owner=owner_of(request)
+    )
     return not_found("job") if summary is None else web.json_response(summary)
 
 
