@@ -183,3 +183,18 @@ async def test_flickr_oauth1_flow_with_a_typed_verifier() -> None:
     assert issued.perms == "write"
     assert got["PHOTOBUS_FLICKR_API_KEY"] == flickr.consumer_key
     assert got["PHOTOBUS_FLICKR_API_SECRET"] == flickr.consumer_secret
+
+
+def test_pasted_codes_may_be_bare_or_whole_addresses() -> None:
+    from photobus_client.auth import pasted_value
+
+    assert pasted_value("  4/0Ab-xyz \n", "code") == "4/0Ab-xyz"
+    assert pasted_value("http://127.0.0.1/?code=4%2F0Ab&scope=x", "code") == "4/0Ab"
+    assert pasted_value("https://cb.example/?state=s&code=abc", "code") == "abc"
+
+
+def test_flickr_oauth_endpoints_sit_beside_a_look_alike_rest_url() -> None:
+    from photobus_client.auth.flickr import oauth_base_of
+
+    assert oauth_base_of("https://api.flickr.com/services/rest/") is None  # flickrapi's own
+    assert oauth_base_of("http://127.0.0.1:5000/services/rest/") == "http://127.0.0.1:5000"

@@ -19,9 +19,12 @@ OAUTH_PATHS = {
 }
 
 
-def oauth_base_of(rest_url: str) -> str:
-    """Flickr's OAuth endpoints live beside its REST endpoint (same origin) on look-alikes."""
+def oauth_base_of(rest_url: str) -> str | None:
+    """Where the OAuth endpoints are: flickrapi's own for Flickr itself (www.flickr.com),
+    else beside the REST endpoint (same origin), as on look-alikes and the tests' fake."""
     parts = urlsplit(rest_url)
+    if parts.hostname is None or parts.hostname.endswith("flickr.com"):
+        return None
     return f"{parts.scheme}://{parts.netloc}"
 
 
