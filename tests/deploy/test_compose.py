@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from photobus_common.auth import ApiKeys
 
 from tests.deploy.validators import REPO, compose_config_errors, compose_schema_errors
 
@@ -52,20 +53,35 @@ def test_workers_scale_and_only_the_gateway_publishes_a_port(compose: dict[str, 
     for name in PHOTOBUS:
         assert "container_name" not in services[name], name
         assert "ports" not in services[name], name
-    assert services["gateway"]["ports"] == ["${PHOTOBUS_HTTP_PORT:-8080}:8080"]
+    assert services["gateway"]["ports"] == ["127.0.0.1:${PHOTOBUS_HTTP_PORT:-8080}:8080"]
 
 
 def test_credentials_come_from_the_env_file(compose: dict[str, Any]) -> None:
     text = COMPOSE_FILE.read_text()
     example = ENV_EXAMPLE.read_text()
-    for variable in ("RABBITMQ_DEFAULT_PASS", "POSTGRES_PASSWORD", "AWS_SECRET_ACCESS_KEY"):
+    for variable in ("RABBITMQ_DEFAULT_PASS", "POSTGRES_PASSWORD", "AWS_SECRET_ACCESS_KEY",
+                     "PHOTOBUS_API_KEYS", "PHOTOBUS_GATEWAY_API_KEY"):  # fmt: skip
         assert f"${{{variable}:?" in text, variable
         assert f"\n{variable}=" in example, variable
     assert "change-me" not in text
 
 
+def test_the_example_gateway_key_is_one_the_services_accept() -> None:
+    """Keyless requests through the gateway (the seeds' curl examples) carry its key."""
+    env = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    keys = ApiKeys.parse(env["PHOTOBUS_API_KEYS"])
+    assert keys.owner_of(env["PHOTOBUS_GATEWAY_API_KEY"]) == "gateway"
+    conf = (REPO / "deploy" / "gateway" / "default.conf.template").read_text()
+    assert '""      "${PHOTOBUS_GATEWAY_API_KEY}";' in conf
+    assert "proxy_set_header X-API-Key $photobus_api_key;" in conf
+
+
 def test_the_gateway_routes_uploads_to_ingest_and_the_rest_to_status() -> None:
-    conf = (REPO / "deploy" / "gateway" / "nginx.conf").read_text()
+    conf = (REPO / "deploy" / "gateway" / "default.conf.template").read_text()
     blocks = {block.split("{", 1)[0].strip(): block for block in conf.split("location ")[1:]}
     for upload in ("= /v1/jobs", "= /v1/images/upload", "= /photos/", "= /photos"):
         assert "proxy_pass http://photobus_ingest" in blocks[upload], upload

@@ -72,6 +72,9 @@ def test_each_service_runs_probed_limited_and_locked_down(
         assert locked["capabilities"]["drop"] == ["ALL"], name
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
         assert {"/tmp", "/var/run/secrets/photobus"} <= mounts, name
+        # Without API keys a service listens on 127.0.0.1 only, out of the probes' reach.
+        secrets = next(v for v in pod["volumes"] if v["name"] == "secrets")["projected"]
+        assert "photobus-api-keys" in {s["secret"]["name"] for s in secrets["sources"]}, name
     assert set(of_kind(base, "Service")) == set(SERVICES)
     assert set(of_kind(base, "PodDisruptionBudget")) == set(SERVICES)
     config = of_kind(base, "ConfigMap")["photobus-config"]["data"]
