@@ -193,6 +193,7 @@ async def test_upload_through_the_form_then_watch_the_job_complete_live(
     items = page.locator("#job-items > li")
     await expect(items.locator("img")).to_have_count(2)  # thumbnails, drawn by the script
     await expect(items.filter(has_text=EVIL_FILENAME)).to_have_count(1)  # as text
+    await expect(page.locator("#job-progress")).to_have_text("2 of 2 items done")
     await expect(page.locator("#job-live")).to_have_text("")
     await watched.screenshot("job-completed")
 

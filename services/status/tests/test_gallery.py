@@ -227,6 +227,7 @@ async def test_the_job_page_renders_the_items_and_follows_the_events_stream(
 
     assert f'data-events-url="/v1/jobs/{beach}/events"' in html
     assert 'data-status="processing"' in html
+    assert "1 of 2 items done" in html  # a: thumbnailed, published and skipped; b: retrying
     assert html.count('class="item item-') == 2
     assert f"{ESCAPED}.jpg" in html
     assert '<script src="/gallery/static/gallery.js" defer></script>' in html

@@ -125,6 +125,7 @@
     const status = document.getElementById("job-status");
     const items = document.getElementById("job-items");
     const live = document.getElementById("job-live");
+    const progress = document.getElementById("job-progress");
     if (TERMINAL.has(status.dataset.status)) return;
 
     function show(job) {
@@ -132,6 +133,8 @@
       status.dataset.status = job.status;
       status.className = "status status-" + job.status;
       items.replaceChildren(...job.items.map(jobItem));
+      const finished = job.items.filter((item) => TERMINAL.has(item.state)).length;
+      progress.textContent = finished + " of " + job.items.length + " items done";
     }
 
     const source = new EventSource(section.dataset.eventsUrl);
