@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -153,3 +154,30 @@ def result_line(result: FileResult, indent: str = "  ") -> Text:
     if why:
         line.append(f" — {why}", style="red" if result.outcome != "already_there" else "dim")
     return line
+
+
+def job_json(job: Job, status_url: str) -> dict[str, Any]:
+    """A job as `--json` prints it: each item's state, thumbnail and destinations."""
+    return {
+        "job_id": job.job_id,
+        "status": job.status,
+        "items": [
+            {
+                "name": i.name,
+                "photo_id": i.photo_id,
+                "state": i.state,
+                "reason": i.reason,
+                "thumbnail": rendition_link(status_url, i.thumbnails) or None,
+                "destinations": {
+                    d: v.model_dump(mode="json", exclude_defaults=True)
+                    for d, v in i.destinations.items()
+                },
+            }
+            for i in job.items
+        ],
+    }
+
+
+def job_failed(job: Job) -> bool:
+    """Whether anything in the job ended other than completed (exit code 1)."""
+    return job.status != "completed" or any(i.state != "completed" for i in job.items)

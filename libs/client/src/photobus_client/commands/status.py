@@ -9,10 +9,9 @@ from rich.live import Live
 
 from photobus_client.client import PhotobusClient
 from photobus_client.commands import EXIT_OK, EXIT_SOME_FAILED, Terminal
-from photobus_client.commands.upload import _job_failed, _job_json
 from photobus_client.config import Config
 from photobus_client.models import Job
-from photobus_client.render import job_links, job_table, print_links
+from photobus_client.render import job_failed, job_json, job_links, job_table, print_links
 
 
 async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
@@ -28,11 +27,11 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
         else:
             job = await client.job(args.job)
     if args.json:
-        term.out.print_json(json.dumps(_job_json(job, status_url)))
+        term.out.print_json(json.dumps(job_json(job, status_url)))
     else:
         term.out.print(f"job {job.job_id}: {job.status}", highlight=False)
         term.out.print(job_table([job], status_url))
         print_links(term.out, job_links([job], status_url))
-    if job.terminal and _job_failed(job):
+    if job.terminal and job_failed(job):
         return EXIT_SOME_FAILED
     return EXIT_OK

@@ -20,12 +20,13 @@ from photobus_client.models import AcceptedJob, Job, Photo, UploadOptions
 from photobus_client.progress import JobsLive, UploadProgress
 from photobus_client.render import (
     human_size,
+    job_failed,
+    job_json,
     job_links,
     job_table,
     photo_links,
     photo_table,
     print_links,
-    rendition_link,
     result_line,
 )
 from photobus_client.upload import FatalUploadError, FileResult, upload_all
@@ -66,27 +67,6 @@ def _entry(r: FileResult) -> dict[str, Any]:
     return entry
 
 
-def _job_json(job: Job, status_url: str) -> dict[str, Any]:
-    return {
-        "job_id": job.job_id,
-        "status": job.status,
-        "items": [
-            {
-                "name": i.name,
-                "photo_id": i.photo_id,
-                "state": i.state,
-                "reason": i.reason,
-                "thumbnail": rendition_link(status_url, i.thumbnails) or None,
-                "destinations": {
-                    d: v.model_dump(mode="json", exclude_defaults=True)
-                    for d, v in i.destinations.items()
-                },
-            }
-            for i in job.items
-        ],
-    }
-
-
 async def _photos_already_there(client: PhotobusClient, results: list[FileResult]) -> list[Photo]:
     ids = list(
         dict.fromkeys(
@@ -103,10 +83,6 @@ async def _photos_already_there(client: PhotobusClient, results: list[FileResult
 
     found = await asyncio.gather(*(one(p) for p in ids))
     return [p for p in found if p is not None]
-
-
-def _job_failed(job: Job) -> bool:
-    return job.status != "completed" or any(i.state != "completed" for i in job.items)
 
 
 async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
@@ -163,7 +139,7 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
     url_items = _url_results(url_job) if url_job else []
     url_rejected = [u for u in url_items if "reason" in u]
     jobs = [followed[j] for j in dict.fromkeys(job_ids) if j in followed]
-    bad = by["rejected"] or by["failed"] or url_rejected or any(_job_failed(j) for j in jobs)
+    bad = by["rejected"] or by["failed"] or url_rejected or any(job_failed(j) for j in jobs)
     code = EXIT_SOME_FAILED if bad else EXIT_OK
     if args.json:
         summary: dict[str, Any] = {k: [_entry(r) for r in v] for k, v in by.items()}
@@ -177,7 +153,7 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
             "exit_code": code,
         }
         if args.wait:
-            summary["results"] = [_job_json(j, status_url) for j in jobs]
+            summary["results"] = [job_json(j, status_url) for j in jobs]
             summary["already_there_photos"] = [p.model_dump(mode="json") for p in earlier]
         term.out.print_json(json.dumps(summary))
         return code
@@ -200,7 +176,7 @@ def _print_summary(
     url_rejected: list[dict[str, Any]],
     elapsed: float,
 ) -> None:
-    out = term.out
+    out = term.out  # soft_wrap: paths and reasons stay on their line, whatever the width
     sent = sum(r.size for r in by["uploaded"])
     out.print(
         f"uploaded {len(by['uploaded'])} file(s) ({human_size(sent)} in {elapsed:.1f} s), "
@@ -208,17 +184,24 @@ def _print_summary(
         f"{len(by['failed'])} failed"
         + (f", {len(url_items)} URL(s) sent ({len(url_rejected)} rejected)" if url_items else ""),
         highlight=False,
+        soft_wrap=True,
     )
     if by["uploaded"] == [] and by["already_there"] and not by["rejected"] and not by["failed"]:
-        out.print("nothing new: photobus already has every file", highlight=False)
+        out.print("nothing new: photobus already has every file", highlight=False, soft_wrap=True)
     for title, key in (("rejected", "rejected"), ("failed", "failed")):
         if by[key]:
-            out.print(f"{title}:", style="red", highlight=False)
+            out.print(f"{title}:", style="red", highlight=False, soft_wrap=True)
             for r in by[key]:
-                out.print(result_line(r), highlight=False)
+                out.print(result_line(r), highlight=False, soft_wrap=True)
     for u in url_rejected:
-        out.print(f"  rejected URL {u['url']} — {u['reason']}: {u['detail']}", highlight=False)
+        out.print(
+            f"  rejected URL {u['url']} — {u['reason']}: {u['detail']}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if found.ignored:
         shown = ", ".join(str(p) for p in found.ignored[:10])
         more = f" and {len(found.ignored) - 10} more" if len(found.ignored) > 10 else ""
-        out.print(f"ignored (not images): {shown}{more}", style="dim", highlight=False)
+        out.print(
+            f"ignored (not images): {shown}{more}", style="dim", highlight=False, soft_wrap=True
+        )
