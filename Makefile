@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: setup uv venv db browser run test bench lint typecheck clean
+.PHONY: setup uv venv db browser run test bench fuzz lint typecheck clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -39,6 +39,11 @@ test: setup
 chaos: setup
 	@$(UV) run --frozen python -m tests.chaos --photos 300 --seed $${SEED:-1}
 	@PHOTOBUS_CHAOS=1 $(UV) run --frozen pytest tests/chaos/test_consumers_come_back.py $(PYTEST_ARGS)
+
+# Longer fuzzing of sniff → probe → render: hypothesis (FUZZ_EXAMPLES), then atheris (FUZZ_SECONDS).
+fuzz: venv
+	@PHOTOBUS_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} $(UV) run --frozen pytest tests/fuzz $(PYTEST_ARGS) -o timeout=0
+	@$(UV) run --frozen python -m tests.fuzz.atheris_decode -max_total_time=$${FUZZ_SECONDS:-300} -rss_limit_mb=2048 -timeout=10
 
 bench: setup
 	@$(UV) run --frozen python -m bench
