@@ -54,6 +54,8 @@ class Service:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    # Variables only this service sees, over the stack's (e.g. one publisher's bad secret).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -74,7 +76,9 @@ class Stack:
         stack = cls(env=env)
         for service in services:
             stack.services[service] = Service(service, free_port(), logs / f"{service}.log")
-        stack.env.setdefault("PHOTOBUS_STATUS_PUBLIC_URL", stack.url("status") if "status" in services else "")
+        stack.env.setdefault(
+            "PHOTOBUS_STATUS_PUBLIC_URL", stack.url("status") if "status" in services else ""
+        )
         if "ingest" in services and "status" in services:
             # The gallery (status) uploads to ingest, another origin on its own port.
             stack.env.setdefault("PHOTOBUS_INGEST_PUBLIC_URL", stack.url("ingest"))
@@ -85,7 +89,12 @@ class Stack:
         return self.services[service].url
 
     def _spawn(self, service: Service) -> None:
-        env = {**os.environ, **self.env, PORT_VARIABLES[service.name]: str(service.port)}
+        env = {
+            **os.environ,
+            **self.env,
+            **service.env,
+            PORT_VARIABLES[service.name]: str(service.port),
+        }
         env.setdefault("PHOTOBUS_LOG_FORMAT", "json")
         log = service.log_path.open("ab")
         service.process = subprocess.Popen(
@@ -97,9 +106,15 @@ class Stack:
         )
         log.close()
 
-    async def start(self, *names: str, timeout: float = 60.0) -> None:
+    async def start(
+        self, *names: str, timeout: float = 60.0, extra_env: dict[str, str] | None = None
+    ) -> None:
+        """Start these services (all by default); `extra_env` replaces their own variables
+        (kept across restarts; `extra_env={}` returns them to the stack's)."""
         targets = [self.services[n] for n in (names or self.services)]
         for service in targets:
+            if extra_env is not None:
+                service.env = dict(extra_env)
             self._spawn(service)
         await asyncio.gather(*(self.wait_ready(s.name, timeout=timeout) for s in targets))
 
@@ -115,14 +130,18 @@ class Stack:
                         + self.tail(name)
                     )
                 try:
-                    async with http.get(f"{service.url}/readyz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    async with http.get(
+                        f"{service.url}/readyz", timeout=aiohttp.ClientTimeout(total=2)
+                    ) as r:
                         if r.status == 200:
                             return
                         last = await r.text()
                 except (aiohttp.ClientError, TimeoutError) as e:
                     last = repr(e)
                 await asyncio.sleep(0.1)
-        raise TimeoutError(f"{name} not ready after {timeout}s ({last}); see {service.log_path}\n{self.tail(name)}")
+        raise TimeoutError(
+            f"{name} not ready after {timeout}s ({last}); see {service.log_path}\n{self.tail(name)}"
+        )
 
     def tail(self, name: str, lines: int = 30) -> str:
         path = self.services[name].log_path
