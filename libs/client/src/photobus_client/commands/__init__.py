@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 
@@ -15,3 +18,9 @@ class Terminal:
 
     out: Console
     err: Console
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: plain JSON on stdout, never wrapped or styled."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from photobus_client.client import PhotobusClient
-from photobus_client.commands import EXIT_OK, Terminal
+from photobus_client.commands import EXIT_OK, Terminal, print_json
 from photobus_client.config import Config
 from photobus_client.models import Photo
 from photobus_client.render import photo_links, photo_table, print_links
@@ -32,7 +31,7 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
                 break
         status_url = client.status_url
     if args.json:
-        term.out.print_json(json.dumps([p.model_dump(mode="json") for p in photos]))
+        print_json([p.model_dump(mode="json") for p in photos])
         return EXIT_OK
     term.out.print(photo_table(photos))
     print_links(term.out, photo_links(photos, status_url))

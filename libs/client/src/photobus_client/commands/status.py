@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.live import Live
 
 from photobus_client.client import PhotobusClient
-from photobus_client.commands import EXIT_OK, EXIT_SOME_FAILED, Terminal
+from photobus_client.commands import EXIT_OK, EXIT_SOME_FAILED, Terminal, print_json
 from photobus_client.config import Config
 from photobus_client.models import Job
 from photobus_client.render import job_failed, job_json, job_links, job_table, print_links
@@ -27,7 +26,7 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
         else:
             job = await client.job(args.job)
     if args.json:
-        term.out.print_json(json.dumps(job_json(job, status_url)))
+        print_json(job_json(job, status_url))
     else:
         term.out.print(f"job {job.job_id}: {job.status}", highlight=False)
         term.out.print(job_table([job], status_url))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from rich.text import Text
 
 from photobus_client.client import PhotobusClient
-from photobus_client.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, Terminal
+from photobus_client.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, Terminal, print_json
 from photobus_client.config import Config
 from photobus_client.discovery import Discovery, discover
 from photobus_client.follow import follow_jobs
@@ -155,7 +154,7 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
         if args.wait:
             summary["results"] = [job_json(j, status_url) for j in jobs]
             summary["already_there_photos"] = [p.model_dump(mode="json") for p in earlier]
-        term.out.print_json(json.dumps(summary))
+        print_json(summary)
         return code
     if jobs:
         term.out.print(job_table(jobs, status_url))
