@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -223,3 +224,28 @@ async def test_no_secret_reaches_a_log_a_message_or_an_answer(keyed: KeyedStack)
         if secret in text
     ]
     assert leaks == []
+
+
+async def test_without_keys_a_service_listens_on_loopback_only_and_says_so(
+    amqp_url: str, tmp_path: Path
+) -> None:
+    namespace = infra.unique("pbnokeys")
+    env = {
+        "PHOTOBUS_AMQP_URL": amqp_url,
+        "PHOTOBUS_NAMESPACE": namespace,
+        "PHOTOBUS_BLOB_URL": f"file://{tmp_path}/blobs",
+        "PHOTOBUS_BIND_HOST": "0.0.0.0",  # asked for, and refused without keys
+        "PHOTOBUS_WORKERS": "1",
+    }
+    stack = Stack.create("test_access_control_no_keys", env, ["thumbnailer"])
+    log = stack.services["thumbnailer"].log_path
+    log.unlink(missing_ok=True)
+    try:
+        await stack.start(timeout=60)
+        text = log.read_text()
+        assert "no API keys configured: listening on 127.0.0.1 only" in text
+        assert "PHOTOBUS_BIND_HOST=0.0.0.0 is ignored" in text
+        assert f"listening on http://127.0.0.1:{stack.services['thumbnailer'].port}" in text
+    finally:
+        stack.stop()
+        await delete_namespace(amqp_url, namespace)
