@@ -1,7 +1,8 @@
 """Issue 4, the command line: the real `photobus` command against the running pipeline.
 
-ingest, thumbnailer and status run as processes (no publishers yet: a destination's
-"link" is its state, and each photo's link is its thumbnail on status).
+Most tests use ingest, thumbnailer and status as processes (no publishers: a destination
+stays pending, and a photo's link is its thumbnail on status); the slow one adds the three
+publishers and the fakes, so that `--wait` ends with each destination's link.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.e2e.publishing_stack import publishing_stack
 from tests.support.client import CORPUS
 from tests.support.stack import Stack, free_port
 
@@ -156,3 +159,26 @@ async def test_an_unreachable_server_gives_exit_2_and_one_line(tmp_path: Path) -
         and nowhere in lines[0]
         and "unreachable" in lines[0]
     )
+
+
+@pytest.mark.slow
+async def test_wait_with_publishers_ends_with_every_destinations_link(
+    amqp_url: str, admin_pg_url: str, tmp_path: Path
+) -> None:
+    async with publishing_stack(
+        "cli-publishing", amqp_url=amqp_url, admin_pg_url=admin_pg_url
+    ) as pub:
+        photobus = Cli(cli_env(pub.url("ingest"), tmp_path / "cache"))
+        photo = unique_photo(tmp_path, "linked.jpg", CORPUS / "camera" / "Pentax_K10D.jpg")
+        run = await photobus("upload", photo, "--wait", "--title", "Linked", "--tags", "cli-links")
+        assert run.code == 0, run.out + run.err
+        links = dict(
+            re.findall(r"^linked\.jpg  (imgur|flickr|gphotos)  (\S+)$", run.out, re.MULTILINE)
+        )
+        assert set(links) == {"imgur", "flickr", "gphotos"}, run.out
+        assert "linked.jpg  thumbnail  http" in run.out
+
+        listed = await photobus("ls", "--tag", "cli-links", "--json")
+        [doc] = listed.json()
+        assert {d: v["url"] for d, v in doc["destinations"].items()} == links
+        assert all(v["state"] == "published" for v in doc["destinations"].values())
