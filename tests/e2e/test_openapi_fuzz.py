@@ -5,6 +5,8 @@ run must find no 5xx and no response that breaks its document."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 import sys
 import time
@@ -14,9 +16,22 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from photobus_common.events import DESTINATIONS
+from photobus_common.events import (
+    DESTINATIONS,
+    Event,
+    ImageMetadata,
+    ItemOptions,
+    JobAccepted,
+    JobItem,
+    PhotoReceived,
+    PublishFailed,
+    PublishSucceeded,
+    RenditionInfo,
+    ThumbnailCreated,
+)
 from photobus_ingest.app import create_app as create_ingest
 from photobus_ingest.config import IngestSettings
+from photobus_status import store
 from photobus_status.app import create_app as create_status
 from photobus_status.config import StatusSettings
 
@@ -29,6 +44,8 @@ SCHEMATHESIS = Path(sys.executable).parent / "st"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 # The live stream waits for a job to appear before its 404: covered by status's own tests.
 EXCLUDED = "/v1/jobs/{job_id}/events"
+JOB_ID = "fuzz-job-0123456789abcdef"
+PHOTO_ID = hashlib.sha256(b"fuzz").hexdigest()
 
 
 async def serve(app: web.Application) -> AsyncIterator[str]:
@@ -56,13 +73,13 @@ async def until_ready(url: str, timeout: float = 30.0) -> None:
     raise TimeoutError(f"{url} not ready in {timeout}s")
 
 
-async def schemathesis(document: Path, url: str) -> tuple[int, str]:
+async def schemathesis(document: Path, url: str, *exclude: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS), "run", str(document), "--url", url,
-        "--checks", CHECKS, "--phases", "examples,fuzzing",
+        "--checks", CHECKS, "--phases", "examples,fuzzing",  # examples: the seeded ids
         "--max-examples", "25", "--generation-deterministic",
         "--workers", "4", "--request-timeout", "10",
-        "--exclude-path", EXCLUDED, "--no-color",
+        *(f"--exclude-path={path}" for path in exclude), "--no-color",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     output, _ = await process.communicate()
@@ -93,15 +110,63 @@ async def status_url(
         blob_url=f"file://{tmp_path}",
         publishers=DESTINATIONS,
     )
+    # The thumbnail the seeded photo's rendition route streams.
+    thumb = tmp_path / "renditions" / PHOTO_ID / "thumb.webp"
+    thumb.parent.mkdir(parents=True)
+    thumb.write_bytes(b"RIFF\x0c\x00\x00\x00WEBPVP8 " + bytes(4))
     async for url in serve(create_status(settings, consume=False)):
+        await seed_view(database.dsn)
         yield url
 
 
-async def test_ingest_and_status_keep_to_their_documents(ingest_url: str, status_url: str) -> None:
+async def seed_view(dsn: str) -> None:
+    """One job with one photo, thumbnailed, published to Flickr and failed on Imgur, so the
+    examples phase reads real documents and not only 404s."""
+    item = JobItem(item_id="item-1", source="upload", filename="cat.jpg")
+    options = ItemOptions(title="A cat", tags=("cat", "fuzz"))
+    events: list[Event] = [
+        JobAccepted(producer="fuzz", job_id=JOB_ID, items=(item,), options=options),
+        PhotoReceived(producer="fuzz", job_id=JOB_ID, item_id="item-1", photo_id=PHOTO_ID,
+                      blob_key=f"originals/{PHOTO_ID}", size=1234, content_type="image/jpeg",
+                      width=640, height=480, filename="cat.jpg", options=options),
+        ThumbnailCreated(producer="fuzz", photo_id=PHOTO_ID,
+                         renditions=(RenditionInfo(name="thumb", key=f"renditions/{PHOTO_ID}/thumb.webp",
+                                                   width=256, height=192, format="webp", bytes=999),),
+                         metadata=ImageMetadata(width=640, height=480, camera_make="Fuzz")),
+        PublishSucceeded(producer="fuzz", job_id=JOB_ID, photo_id=PHOTO_ID, item_id="item-1",
+                         destination="flickr", remote_id="42", url="https://flickr.example/42"),
+        PublishFailed(producer="fuzz", job_id=JOB_ID, photo_id=PHOTO_ID, item_id="item-1",
+                      destination="imgur", attempt=3, permanent=True, reason="rejected"),
+    ]  # fmt: skip
+    pool = await store.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        await store.EventStore(pool, terminal_destinations_required=True).apply(events)
+    finally:
+        await pool.close()
+
+
+def with_examples(document: Path, target: Path) -> Path:
+    """A copy of `document` whose `job_id` and `photo_id` parameters carry the seeded ids."""
+    spec = json.loads(document.read_text())
+    for operation in (op for path in spec["paths"].values() for op in path.values()):
+        for parameter in operation.get("parameters", []):
+            example = {"job_id": JOB_ID, "photo_id": PHOTO_ID}.get(parameter["name"])
+            if example is not None:
+                parameter["example"] = example
+    target.write_text(json.dumps(spec))
+    return target
+
+
+async def test_ingest_and_status_keep_to_their_documents(
+    ingest_url: str, status_url: str, tmp_path: Path
+) -> None:
     """Both runs at once (each takes seconds to start): one result per document."""
+    async with aiohttp.ClientSession() as http, http.get(f"{status_url}/v1/jobs/{JOB_ID}") as r:
+        assert r.status == 200, await r.text()  # the seeded job the examples point at
+    status_document = with_examples(DOCS / "openapi-status.json", tmp_path / "status.json")
     (ingest_code, ingest_out), (status_code, status_out) = await asyncio.gather(
         schemathesis(DOCS / "openapi-ingest.json", ingest_url),
-        schemathesis(DOCS / "openapi-status.json", status_url),
+        schemathesis(status_document, status_url, EXCLUDED),
     )
 
     assert ingest_code == 0, ingest_out
