@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,8 @@ async def run(args: argparse.Namespace, config: Config, term: Terminal) -> int:
     urls: list[str] = args.url or []
     show = not args.json
     if not found.images and not urls and not found.refused:
-        term.err.print(
-            f"photobus: nothing to upload: no image files in {', '.join(args.paths) or 'the arguments'}",
-            highlight=False,
-        )
+        nowhere = ", ".join(args.paths) or "the arguments"
+        print(f"photobus: nothing to upload: no image files in {nowhere}", file=sys.stderr)
         return EXIT_USAGE
     options = options_of(args)
     progress = UploadProgress(
