@@ -73,14 +73,15 @@ async def until_ready(url: str, timeout: float = 30.0) -> None:
     raise TimeoutError(f"{url} not ready in {timeout}s")
 
 
-async def schemathesis(document: Path, url: str, *exclude: str) -> tuple[int, str]:
+async def schemathesis(document: Path, url: str, workdir: Path, *exclude: str) -> tuple[int, str]:
+    """Run `st` in `workdir`, where it keeps its cache (not in the repository)."""
     process = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS), "run", str(document), "--url", url,
         "--checks", CHECKS, "--phases", "examples,fuzzing",  # examples: the seeded ids
         "--max-examples", "25", "--generation-deterministic",
         "--workers", "4", "--request-timeout", "10",
         *(f"--exclude-path={path}" for path in exclude), "--no-color",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=workdir,
     )  # fmt: skip
     output, _ = await process.communicate()
     assert process.returncode is not None
@@ -164,9 +165,14 @@ async def test_ingest_and_status_keep_to_their_documents(
     async with aiohttp.ClientSession() as http, http.get(f"{status_url}/v1/jobs/{JOB_ID}") as r:
         assert r.status == 200, await r.text()  # the seeded job the examples point at
     status_document = with_examples(DOCS / "openapi-status.json", tmp_path / "status.json")
+
+    def workdir(name: str) -> Path:
+        (tmp_path / name).mkdir()
+        return tmp_path / name
+
     (ingest_code, ingest_out), (status_code, status_out) = await asyncio.gather(
-        schemathesis(DOCS / "openapi-ingest.json", ingest_url),
-        schemathesis(status_document, status_url, EXCLUDED),
+        schemathesis(DOCS / "openapi-ingest.json", ingest_url, workdir("ingest")),
+        schemathesis(status_document, status_url, workdir("status"), EXCLUDED),
     )
 
     assert ingest_code == 0, ingest_out
