@@ -124,8 +124,15 @@ async def test_photos_are_listed_only_to_those_who_uploaded_them(
     assert listed["bob"][SHARED]["tags"] == ["bobs-tag"]
     assert listed["alice"][SHARED]["jobs"] == [alice_job]
     assert "bobs-tag" not in listed["alice"][SHARED]["tags"]
-    tagged = await status.client.get("/v1/photos?tag=pets", headers=BOB)
-    assert ALICES not in {p["photo_id"] for p in (await tagged.json())["photos"]}
+    # Filtering by tag sees only the caller's own tags too.
+    for tag, headers, expected in (
+        ("pets", BOB, set()),
+        ("bobs-tag", BOB, {SHARED, BOBS}),
+        ("pets", ALICE, {ALICES, SHARED}),
+        ("bobs-tag", ALICE, set()),
+    ):
+        tagged = await status.client.get(f"/v1/photos?tag={tag}", headers=headers)
+        assert {p["photo_id"] for p in (await tagged.json())["photos"]} == expected, tag
 
 
 async def test_another_owners_photo_is_a_404_everywhere(

@@ -235,7 +235,12 @@ async def list_photos(
         """
         SELECT * FROM photos p
         WHERE ($1::text IS NULL OR p.owners @> ARRAY[$1::text])
-          AND ($2::text IS NULL OR p.tags @> ARRAY[$2::text])
+          AND ($2::text IS NULL OR CASE WHEN $1::text IS NULL
+                THEN p.tags @> ARRAY[$2::text]
+                -- Only the caller's own uploads of the photo: others' tags are theirs.
+                ELSE EXISTS (SELECT 1 FROM jsonb_each(p.doc -> 'refs') r
+                             WHERE r.value ->> 'owner' = $1
+                               AND r.value -> 'options' -> 'tags' ? $2::text) END)
           AND ($3::text IS NULL OR EXISTS (
                 SELECT 1 FROM deliveries d
                 WHERE d.photo_id = p.photo_id AND d.destination = $3
