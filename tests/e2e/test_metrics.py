@@ -1,18 +1,27 @@
-"""Every service's /metrics moves with the work it does: an upload through the running
-pipeline (ingest, thumbnailer, status as processes) shows up in each one's counters."""
+"""Every service's /metrics moves with the work it does: one upload through all six
+services as processes (publishing to the fakes of Imgur, Flickr and Google Photos) shows
+up in each one's counters."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.publishing_stack import PUBLISHERS, SERVICES, PublishingStack, publishing_stack
 from tests.support.client import CORPUS, upload, wait_job
-from tests.support.stack import Stack
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="module")
+async def pub(amqp_url: str, admin_pg_url: str) -> AsyncIterator[PublishingStack]:
+    async with publishing_stack("metrics", amqp_url=amqp_url, admin_pg_url=admin_pg_url) as stack:
+        yield stack
 
 
 async def scrape(http: aiohttp.ClientSession, url: str) -> Samples:
@@ -32,19 +41,18 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 async def test_an_upload_moves_every_services_counters(
-    pipeline: Stack, http: aiohttp.ClientSession
+    pub: PublishingStack, http: aiohttp.ClientSession
 ) -> None:
-    namespace = pipeline.env["PHOTOBUS_NAMESPACE"]
-    services = ("ingest", "thumbnailer", "status")
-    before = {name: await scrape(http, pipeline.url(name)) for name in services}
+    namespace = pub.stack.env["PHOTOBUS_NAMESPACE"]
+    before = {name: await scrape(http, pub.url(name)) for name in SERVICES}
     photo = CORPUS / "orientation" / "Landscape_3.jpg"
 
     reply = await upload(
-        http, pipeline.url("ingest"), [(photo.name, photo.read_bytes())], tags="metrics"
+        http, pub.url("ingest"), [(photo.name, photo.read_bytes())], tags="metrics"
     )
-    job = await wait_job(http, pipeline.url("status"), reply["job_id"])
+    job = await wait_job(http, pub.url("status"), reply["job_id"], timeout=120)
     assert job["status"] == "completed", job
-    after = {name: await scrape(http, pipeline.url(name)) for name in services}
+    after = {name: await scrape(http, pub.url(name)) for name in SERVICES}
 
     def moved(service: str, name: str, **labels: str) -> float:
         return value(after[service], name, **labels) - value(before[service], name, **labels)
@@ -84,10 +92,41 @@ async def test_an_upload_moves_every_services_counters(
     )
     assert ("photobus_in_flight", frozenset({("kind", thumbnailer_queue)})) in after["thumbnailer"]
     assert value(after["thumbnailer"], "photobus_in_flight", kind=thumbnailer_queue) == 0
+    # each publisher: the attempt, its latency and its outcome, by destination.
+    for destination in PUBLISHERS:
+        service = f"publisher-{destination}"
+        assert (
+            moved(
+                service, "photobus_messages_total", queue=f"{namespace}.{service}", outcome="acked"
+            )
+            >= 1
+        ), service
+        assert (
+            moved(service, "photobus_publish_attempts_total", destination=destination, result="ok")
+            >= 1
+        ), service
+        assert moved(service, "photobus_publish_seconds_count", destination=destination) >= 1, (
+            service
+        )
+        assert (
+            moved(
+                service,
+                "photobus_publish_outcomes_total",
+                destination=destination,
+                outcome="succeeded",
+            )
+            == 1
+        ), service
+        assert (
+            moved(
+                service, "photobus_messages_total", queue="-", outcome="published:publish.succeeded"
+            )
+            == 1
+        ), service
     # status: every event of the job folded (acked), and the job read over HTTP.
     assert (
         moved("status", "photobus_messages_total", queue=f"{namespace}.status", outcome="acked")
-        >= 3
+        >= 6
     )
     assert (
         moved(
