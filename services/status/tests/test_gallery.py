@@ -114,14 +114,28 @@ def item_of(doc: dict[str, Any], item_id: str) -> dict[str, Any]:
     return next(i for i in doc["items"] if i["item_id"] == item_id)
 
 
+BEACH_STATES = {
+    "a": ("thumbnailed", {"imgur": "published", "flickr": "skipped"}),
+    "b": ("", {"imgur": "failed", "flickr": "retrying"}),
+}
+
+
+def states(doc: dict[str, Any]) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each item's thumbnail and destination states: what the pages below assert on."""
+    return {
+        item["item_id"]: (
+            "thumbnailed" if item["thumbnails"] else "",
+            {name: d["state"] for name, d in item["destinations"].items()},
+        )
+        for item in doc["items"]
+    }
+
+
 async def fold(status: RunningStatus) -> tuple[str, str]:
     """Both jobs, folded: (beach job id, hill job id)."""
     beach, hill = f"job-{uuid.uuid4().hex}", f"job-{uuid.uuid4().hex}"
     await status.broker.publish(*beach_job(beach), *hill_job(hill))
-    await status.job_when(
-        beach, lambda d: item_of(d, "b")["destinations"]["flickr"]["state"] == "retrying"
-    )
-    await status.job_when(beach, lambda d: bool(item_of(d, "a")["thumbnails"]))
+    await status.job_when(beach, lambda d: states(d) == BEACH_STATES)
     await status.job_when(hill, lambda d: item_of(d, "c")["photo_id"] == P3)
     return beach, hill
 
