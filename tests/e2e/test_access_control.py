@@ -148,9 +148,12 @@ async def test_without_a_valid_key_only_health_and_metrics_answer(keyed: KeyedSt
         code, body = await call(keyed, "POST", f"{ingest}/v1/jobs", headers, data=form)
         assert code == 401, body
         assert body["error"] == "unauthorized"
-        for path in ("/v1/photos", "/v1/images", "/v1/jobs/some-job", "/"):
+        for path in ("/v1/photos", "/v1/images", "/v1/jobs/some-job"):
             code, body = await call(keyed, "GET", f"{status}{path}", headers)
             assert code == 401, (path, body)
+        # A browser without a key is sent to sign in; a wrong key is still refused.
+        code, body = await call(keyed, "GET", f"{status}/", headers, allow_redirects=False)
+        assert code == (303 if not headers else 401), body
     for url in (ingest, status):
         for path in ("/healthz", "/readyz", "/metrics"):
             code, _ = await call(keyed, "GET", f"{url}{path}", {})

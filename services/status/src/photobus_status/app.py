@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 from aiohttp import web
-from photobus_common.auth import with_api_keys
 from photobus_common.blobs import BlobStore, open_blob_store
 from photobus_common.broker import Broker
 from photobus_common.service import BROKER, PG_POOL, READINESS, new_app, with_blobs, with_broker
@@ -25,6 +24,7 @@ from photobus_status.config import StatusSettings
 from photobus_status.consumer import BatchFolder
 from photobus_status.deadletters import DeadLetterReader
 from photobus_status.gallery import setup_gallery
+from photobus_status.gallery.signin import guard
 from photobus_status.live import JobChanges, announce, listen
 from photobus_status.migrate import ensure_database, migrate
 from photobus_status.routes import CHANGES, SETTINGS, jobs, json_errors, photos, seeds
@@ -74,7 +74,7 @@ def create_app(
         app.add_routes(module.routes)
     app.router.add_get("/openapi.json", openapi)
     setup_gallery(app, settings)
-    with_api_keys(app, settings.api_key_table)
+    guard(app, settings)  # API keys, and the gallery's sign-in with them
     return app
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from photobus_common.events import Destination
 from photobus_common.settings import CommonSettings
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 
@@ -15,6 +15,9 @@ class StatusSettings(CommonSettings):
     bind_host: str = "127.0.0.1"
     # Where the gallery's upload form posts (ingest; the same origin behind a gateway).
     ingest_public_url: str = "http://127.0.0.1:8080"
+    # Signs the gallery's session cookies; random at start when unset (sessions then end
+    # with the process, and replicas do not share them).
+    session_secret: SecretStr | None = None
     # The publishers this deployment runs (`PHOTOBUS_PUBLISHERS=imgur,flickr`). While it is
     # empty, items complete without waiting for destinations (they stay `pending`).
     publishers: Annotated[tuple[Destination, ...], NoDecode] = ()
