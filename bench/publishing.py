@@ -1,20 +1,23 @@
 """Publishing: N × 2 MP photos through the three publishers to the fakes, no faults.
 
-ingest and the three publishers run as processes (thumbnailer and status are left out:
-only publishing is measured); the fakes of Imgur, Flickr and Google Photos run in a
-thread of this process, timing how long they spend on each request. Imgur's fake gets
+ingest takes every upload first; then the three publishers start as processes and
+work through their full queues, so their own pace is measured, not ingest's
+(thumbnailer and status are left out). The fakes of Imgur, Flickr and Google Photos
+run in a thread of this process, timing how long they spend on each request. Imgur's fake gets
 unlimited credits here: the real account budget (~200 uploads an hour) would make the
 publisher wait for the reset, which measures Imgur, not photobus.
 
 Per destination it reports:
-- `photos_per_s`: photos from the first upload to ingest to the last `publish.succeeded`;
+- `photos_per_s`: photos from the first request reaching the fake to the last
+  `publish.succeeded` of that destination;
 - `fake_ms_per_publish`: the fake's own time for one photo (its requests, summed);
 - `overhead_ms_per_publish`: the publisher's time per photo beyond that, from throughput:
   each of its `PHOTOBUS_PUBLISH_CONCURRENCY` slots stays busy while photos queue, so one
   publish occupies `seconds × concurrency / photos`, of which the fake's share is known;
 - `after_first_call_ms`: p50/p95 of the time from the first request reaching the fake to
   `publish.succeeded`, minus the fake's time (between-call work, ledger, confirmed event);
-- `cpu_ms_per_publish`: the publisher process's CPU per photo (re-encoding included).
+- `cpu_ms_per_publish`: the publisher process's CPU per photo over the same window
+  (re-encoding included).
 
     uv run python -m bench.publishing [--photos 300]
 """
@@ -47,9 +50,9 @@ from tests.fakes.recording import RecordedRequest, record_request
 from tests.fakes.server import FakeServer
 from tests.support.client import form_with_files
 from tests.support.infra import AMQP_URL
+from tests.support.stack import OUTPUT, Service, free_port
 
 DESTINATIONS = ("imgur", "flickr", "gphotos")
-SERVICES = ["ingest", *(f"publisher-{name}" for name in DESTINATIONS)]
 CONCURRENCY = 4  # PHOTOBUS_PUBLISH_CONCURRENCY, the publishers' default
 PHOTOS_PER_JOB = 10
 WIDTH, HEIGHT = 1632, 1224  # 2.0 MP
@@ -203,7 +206,7 @@ async def run_async(photos: int) -> dict[str, Any]:
     async with fakes_in_thread() as (fakes, timings):
         urls = {name: fake.url for name, fake in fakes.items()}
         env = {**publisher_env(urls), "PHOTOBUS_PUBLISHERS": ",".join(DESTINATIONS)}
-        async with running_stack("publishing", SERVICES, extra_env=env) as stack:
+        async with running_stack("publishing", ["ingest"], extra_env=env) as stack:
             succeeded: dict[str, dict[str, float]] = {name: {} for name in DESTINATIONS}
             failures: list[str] = []
             done = asyncio.Event()
@@ -224,11 +227,6 @@ async def run_async(photos: int) -> dict[str, Any]:
                 await message.ack()
 
             await queue.consume(on_event)
-            pids = {
-                name: stack.services[f"publisher-{name}"].process.pid  # type: ignore[union-attr]
-                for name in DESTINATIONS
-            }
-            cpu_before = {name: cpu_seconds_tree(pid) for name, pid in pids.items()}
             limiter = asyncio.Semaphore(3)
             async with aiohttp.ClientSession() as http:
 
@@ -245,12 +243,32 @@ async def run_async(photos: int) -> dict[str, Any]:
                     ):
                         assert r.status == 202, await r.text()
 
-                t0 = time.time()
                 await asyncio.gather(*(send(n) for n in range(0, photos, PHOTOS_PER_JOB)))
-                await asyncio.wait_for(done.wait(), timeout=1200)
+            # Every photo.received now waits in the publishers' queues (ingest declared them).
+            publishers = [f"publisher-{name}" for name in DESTINATIONS]
+            for service in publishers:
+                log = OUTPUT / "logs" / "bench-publishing" / f"{service}.log"
+                stack.services[service] = Service(service, free_port(), log)
+            cpu_samples: list[tuple[float, dict[str, float]]] = []
+
+            def cpu_now() -> dict[str, float]:
+                processes = {n: stack.services[f"publisher-{n}"].process for n in DESTINATIONS}
+                return {n: cpu_seconds_tree(p.pid) for n, p in processes.items() if p is not None}
+
+            async def sample_cpu() -> None:
+                while not done.is_set():
+                    cpu_samples.append((time.time(), cpu_now()))
+                    await asyncio.sleep(0.1)
+
+            # Sampling from the spawn on, so the window's start has a sample before it.
+            start = asyncio.create_task(stack.start(*publishers, timeout=180))
+            sampler = asyncio.create_task(sample_cpu())
+            await start
+            await asyncio.wait_for(done.wait(), timeout=1200)
+            await sampler
+            cpu_samples.append((time.time(), cpu_now()))
             if failures:
                 raise RuntimeError(f"publishing failed: {failures[:3]}")
-            cpu = {name: cpu_seconds_tree(pid) - cpu_before[name] for name, pid in pids.items()}
             await connection.close()
     results: dict[str, Any] = {
         "photos": photos,
@@ -259,8 +277,12 @@ async def run_async(photos: int) -> dict[str, Any]:
     }
     for name in DESTINATIONS:
         done_at = succeeded[name]
-        seconds = max(done_at.values()) - t0
         fake_time = fake_seconds_per_photo(name, fakes[name], timings[name])
+        started = min(first for first, _ in fake_time.values())
+        seconds = max(done_at.values()) - started
+        # CPU within the same window: the start-up before it is not publishing.
+        cpu_at_start = max((s for s in cpu_samples if s[0] <= started), key=lambda s: s[0])
+        cpu = cpu_samples[-1][1][name] - cpu_at_start[1][name]
         fake_mean = statistics.mean(total for _, total in fake_time.values())
         after_first = [
             done_at[p] - first - total for p, (first, total) in fake_time.items() if p in done_at
@@ -274,7 +296,7 @@ async def run_async(photos: int) -> dict[str, Any]:
             ),
             "after_first_call_ms_p50": round(percentile(after_first, 50) * 1000, 1),
             "after_first_call_ms_p95": round(percentile(after_first, 95) * 1000, 1),
-            "cpu_ms_per_publish": round(cpu[name] / photos * 1000, 1),
+            "cpu_ms_per_publish": round(cpu / photos * 1000, 1),
         }
     return results
 
