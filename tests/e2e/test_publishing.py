@@ -52,12 +52,6 @@ async def pub(amqp_url: str, admin_pg_url: str) -> AsyncIterator[PublishingStack
         yield stack
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        yield session
-
-
 @pytest.fixture(autouse=True)
 async def no_faults(pub: PublishingStack) -> AsyncIterator[None]:
     """Every test starts and ends with fakes that answer normally."""
