@@ -18,6 +18,8 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from photobus_common.auth import PUBLIC_PATHS
+
 JsonSchema = dict[str, Any]
 REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"{(\w+)}")
@@ -55,6 +57,14 @@ class Reply:
     headers: tuple[str, ...] = ()
 
 
+_UNAUTHORIZED = Reply(
+    401,
+    "PHOTOBUS_API_KEYS is set and the request has no valid key",
+    ErrorReply,
+    headers=("WWW-Authenticate",),
+)
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -76,17 +86,34 @@ def openapi_document(
     by_model = {model: refs[(model, "serialization")] for model in models}
     paths: dict[str, dict[str, Any]] = {}
     for op in sorted(operations, key=lambda o: (o.path, o.method)):
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, by_model)
+        operation = _operation(op, by_model)
+        if op.path not in PUBLIC_PATHS:
+            operation["security"] = _SECURITY
+            operation["responses"]["401"] = _response(_UNAUTHORIZED, by_model)
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
+    schemas = definitions.get("$defs", {})
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": description},
         "paths": paths,
-        "components": {"schemas": dict(sorted(definitions.get("$defs", {}).items()))},
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": _SECURITY_SCHEMES,
+        },
     }
 
 
+# With PHOTOBUS_API_KEYS set, every route but the public ones needs a key; without, none
+# does (`{}`: no requirement).
+_SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "an API key"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}, {}]
+
+
 def _models(operations: Iterable[Operation]) -> list[type[BaseModel]]:
-    found: dict[str, type[BaseModel]] = {}
+    found: dict[str, type[BaseModel]] = {"ErrorReply": ErrorReply}
     for op in operations:
         candidates = [r.model for r in op.replies] + list(op.body.values())
         for model in candidates:
