@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import asyncpg
@@ -170,7 +171,33 @@ def run(app: web.Application, *, host: str, port: int, api_keys_configured: bool
     host = listen_host(host, api_keys_configured=api_keys_configured)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
+    _exit_if_startup_hangs(app, loop)
     log.info("listening on http://%s:%d", host, port)
     web.run_app(
         app, host=host, port=port, print=None, shutdown_timeout=30, access_log=None, loop=loop
     )
+
+
+def _exit_if_startup_hangs(app: web.Application, loop: asyncio.AbstractEventLoop) -> None:
+    """Exit non-zero if the start (every cleanup context) neither finishes nor fails in
+    time, so the process supervisor starts it afresh.
+
+    Seen in the chaos suite: RabbitMQ closing every connection while a service declares
+    its topology leaves an aio-pika call waiting forever — a process alive but never
+    ready, that no supervisor would restart. The limit (`PHOTOBUS_STARTUP_TIMEOUT`,
+    seconds, default 180) is read here, at start, and must exceed the connect retries.
+    """
+    limit = float(os.environ.get("PHOTOBUS_STARTUP_TIMEOUT", "180"))
+
+    def give_up() -> None:
+        log.critical("start did not finish in %.0fs; exiting so the supervisor restarts it", limit)
+        logging.shutdown()
+        os._exit(3)  # the loop is stuck on a call that never returns: no graceful path
+
+    timer = loop.call_later(limit, give_up)
+
+    async def started(app: web.Application) -> None:
+        timer.cancel()
+
+    # After the cleanup contexts: aiohttp runs them as the first on_startup handler.
+    app.on_startup.append(started)
