@@ -9,6 +9,8 @@ service's log, in any message on the exchange, or in an error body.
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import shutil
 import tempfile
@@ -209,6 +211,41 @@ async def test_a_url_with_credentials_is_refused_without_repeating_them(keyed: K
     job = await settled_job(keyed, ALICE, body["job_id"])
     assert job["items"][0]["reason"] is not None, job
     assert job["items"][0]["url"] == "http://127.0.0.2:9/photo.jpg"
+
+
+async def test_the_gallery_uploads_for_a_signed_in_browser_without_holding_the_key(
+    keyed: KeyedStack,
+) -> None:
+    status = keyed.stack.url("status")
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        async with browser.post(
+            f"{status}/signin",
+            data={"key": ALICE_KEY, "next": "/upload"},
+            headers={"Sec-Fetch-Site": "same-origin"},
+            allow_redirects=False,
+        ) as signed_in:
+            assert signed_in.status == 303
+            assert ALICE_KEY not in signed_in.headers["Set-Cookie"]
+        session = next(c.value for c in jar if c.key == "photobus_session")
+        token = json.loads(base64.urlsafe_b64decode(session.split(".")[0] + "=="))["c"]
+        photo = CORPUS / "camera" / "Canon_40D.jpg"
+
+        def form() -> aiohttp.FormData:
+            return form_with_files([(photo.name, photo.read_bytes())], destinations="flickr")
+
+        async with browser.post(f"{status}/upload/jobs", data=form()) as refused:
+            assert refused.status == 403  # no CSRF token: not from the gallery's own form
+        async with browser.post(
+            f"{status}/upload/jobs", params={"csrf_token": token}, data=form()
+        ) as accepted:
+            body = await accepted.json()
+            keyed.bodies.append(json.dumps(body))
+            assert accepted.status == 202, body
+    job = await settled_job(keyed, ALICE, body["job_id"])  # Alice's, as if sent with her key
+    assert job["items"][0]["destinations"]["flickr"]["state"] == "published", job
+    code, _ = await call(keyed, "GET", f"{status}/v1/jobs/{body['job_id']}", BOB)
+    assert code == 404
 
 
 async def test_no_secret_reaches_a_log_a_message_or_an_answer(keyed: KeyedStack) -> None:
