@@ -62,7 +62,11 @@ DELIVERY_STATES = {"pending", "retrying", "published", "failed", "skipped"}
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists() and shutil.which("chromium") is None:
-        pytest.skip("Chromium is not installed: `make setup` as root, or apt-get install chromium")
+        # Never a silent skip: say what to install.
+        pytest.fail(
+            "Chromium is not installed: run `make setup` as root, or `apt-get install chromium`",
+            pytrace=False,
+        )
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
