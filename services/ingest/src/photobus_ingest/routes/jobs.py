@@ -6,6 +6,7 @@ Emits `job.accepted`, then per item `photo.received` / `photo.rejected` (files) 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -85,7 +86,11 @@ async def accept_files(request: web.Request, *, owner: str | None = None) -> dic
 async def accept_urls(request: web.Request, *, owner: str | None = None) -> dict[str, Any]:
     owner = owner or request_owner(request)
     ingest = request.app[INGEST]
-    body = await read_json(request, min(JSON_LIMIT, ingest.settings.max_upload_bytes))
+    body = await read_json(
+        request,
+        min(JSON_LIMIT, ingest.settings.max_upload_bytes),
+        read_timeout=ingest.settings.upload_read_timeout,
+    )
     if not isinstance(body, dict) or "urls" not in body:
         raise ApiError(400, "no_urls", 'Send a JSON object with a list of URLs: {"urls": [...]}.')
     urls = body["urls"]
@@ -100,11 +105,23 @@ async def accept_urls(request: web.Request, *, owner: str | None = None) -> dict
     return await announce(ingest, job_id=job_id, owner=owner, options=options, entries=entries)
 
 
-async def read_json(request: web.Request, limit: int) -> Any:
+async def read_json(request: web.Request, limit: int, *, read_timeout: float = 60.0) -> Any:
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge(limit)
     data = bytearray()
-    async for chunk in request.content.iter_any():
+    while True:
+        try:
+            async with asyncio.timeout(read_timeout):  # a stalled client: 408, like uploads
+                chunk = await request.content.readany()
+        except TimeoutError as e:
+            raise ApiError(
+                408,
+                "body_timeout",
+                f"Nothing of the request body arrived for {read_timeout:g} seconds: "
+                "check the connection and send it again.",
+            ) from e
+        if not chunk:
+            break
         data += chunk
         if len(data) > limit:
             raise BodyTooLarge(limit)
