@@ -392,3 +392,25 @@ async def test_a_slow_but_steady_client_is_not_cut_off(
     assert response.status == 202, await response.text()
     job_id = (await response.json())["job_id"]
     await tap.wait_for(lambda es: len(tap.of_job(job_id)) == 2)
+
+
+async def test_a_stalling_json_client_gets_408(client: Client, tap: EventTap) -> None:
+    """The URL-list route has the same read timeout as uploads."""
+    jobs = _jobs(tap)
+    head = (
+        "POST /v1/jobs HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    )
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(head.encode() + b'{"urls": ["https://photos.example/a.jpg"')
+    await writer.drain()
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(10):
+            status_line = await reader.readline()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert status_line.startswith(b"HTTP/1.1 408"), status_line
+    assert READ_TIMEOUT <= time.monotonic() - started < READ_TIMEOUT + 3
+    assert _jobs(tap) == jobs
