@@ -36,6 +36,8 @@ CHAOS_TUNING = {
     "PHOTOBUS_DESTINATION_TIMEOUT": "8",
     "PHOTOBUS_PUBLISH_TIMEOUT": "5",
     "PHOTOBUS_LOG_LEVEL": "INFO",
+    # A start stuck on a closed connection exits (photobus_common.service) and is restarted.
+    "PHOTOBUS_STARTUP_TIMEOUT": "60",
 }
 
 
@@ -59,6 +61,21 @@ class ChaosStack(Stack):
 
     def lock(self, name: str) -> asyncio.Lock:
         return self.locks.setdefault(name, asyncio.Lock())
+
+    def respawn(self, name: str) -> None:
+        """Start a service again without waiting for it to be ready."""
+        self.services[name].restarts += 1
+        self._spawn(self.services[name])
+
+    async def all_ready(self, timeout: float) -> list[str]:
+        """Wait for every service to be ready; the problems of those that are not."""
+        problems: list[str] = []
+        for name in self.services:
+            try:
+                await self.wait_ready(name, timeout=timeout)
+            except (RuntimeError, TimeoutError) as e:
+                problems.append(f"{name} is not ready after the faults: {str(e)[:500]}")
+        return problems
 
     async def supervise(self) -> None:
         """Start again any service that exited on its own, as a process supervisor

@@ -22,6 +22,7 @@ def summary_table(
     faults: FaultLog,
     result: CheckResult,
     seconds: float,
+    phases: dict[str, float],
 ) -> str:
     by_kind = Counter(f.kind for f in faults.injected)
     kills = Counter(f.target for f in faults.injected if f.kind == KILL)
@@ -31,6 +32,7 @@ def summary_table(
             ("items answered 202", len(uploads.accepted)),
             ("jobs answered 202", len(uploads.jobs)),
             ("upload attempts", uploads.attempts),
+            ("phases", ", ".join(f"{name} {t:.0f}s" for name, t in phases.items())),
             *((f"  retried after {why}", n) for why, n in sorted(uploads.retried.items())),
         ],
     )

@@ -99,9 +99,11 @@ async def upload_all(
     *,
     seed: int,
     concurrency: int = 4,
+    spacing: float = 0.0,
     timeout: float = 900.0,
 ) -> UploadLog:
-    """Upload every photo; `ingest_url` is asked again on each attempt."""
+    """Upload every photo; `ingest_url` is asked again on each attempt. Batches start at
+    least `spacing` seconds apart, so the uploads span the time the faults are injected."""
     log = UploadLog()
     rng = random.Random(seed)
     pending = batches(photos, rng)
@@ -109,9 +111,10 @@ async def upload_all(
     limit = asyncio.Semaphore(concurrency)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
 
-        async def one(batch: list[Photo]) -> None:
+        async def one(index: int, batch: list[Photo]) -> None:
+            await asyncio.sleep(index * spacing)  # pacing the client, not waiting for a condition
             async with limit:
                 await upload_batch(http, ingest_url, batch, log, deadline=deadline)
 
-        await asyncio.gather(*(one(b) for b in pending))
+        await asyncio.gather(*(one(i, b) for i, b in enumerate(pending)))
     return log
