@@ -119,8 +119,8 @@ async def csrf_guard(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
-def signed_in(request: web.Request) -> dict[str, Any]:
-    """What every gallery page needs to know about the session (a template context)."""
+def page_context(request: web.Request) -> dict[str, Any]:
+    """What every gallery page knows of the session: `signed_in_as`, `csrf_token`."""
     sessions = request.app.get(SESSIONS)
     session = sessions.read(request) if sessions is not None else None
     return {
