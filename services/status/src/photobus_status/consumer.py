@@ -2,7 +2,10 @@
 
 Each delivery's handler adds its event to the open batch and waits for that batch
 to commit; the batch is written when it is full or a few milliseconds after its
-first event, whichever comes first. The handler returns (and Broker acks) only
+first event, whichever comes first — but only one batch is written at a time: while
+a write is in progress the open batch keeps filling and goes as soon as the write
+ends (group commit), so a backlog is folded in large batches rather than in many
+small ones queueing for the same lock. The handler returns (and Broker acks) only
 after the commit, and raises `RetryLater` when the database failed — so no message
 is acked before its effects are durable. A batch that fails is retried event by
 event (unless Postgres is simply away), so one event the database refuses cannot
@@ -88,19 +91,25 @@ class BatchFolder:
     async def drain(self) -> None:
         """Commit what is open and wait for every write in progress."""
         self._flush()
-        if self._writing:
+        while self._writing:
             await asyncio.gather(*self._writing, return_exceptions=True)
 
     def _flush(self) -> None:
-        batch, self._open = self._open, None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._writing:
+            return  # the open batch goes when the write in progress ends (_written)
+        batch, self._open = self._open, None
         if batch is None:
             return
         task = asyncio.create_task(self._write(batch))
         self._writing.add(task)
-        task.add_done_callback(self._writing.discard)
+        task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self._writing.discard(task)
+        self._flush()
 
     async def _write(self, batch: _Batch) -> None:
         BATCH_SIZE.observe(len(batch.events))
