@@ -25,6 +25,7 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from photobus_common.auth import hash_key
 
+from tests.fakes.control import FakeControl
 from tests.fakes.credentials import FlickrCredentials, ImgurCredentials, publisher_env
 from tests.fakes.process import fakes_process
 from tests.support import infra
@@ -50,6 +51,7 @@ SECRETS = {
     "imgur client secret": ImgurCredentials().client_secret,
     "flickr consumer secret": FLICKR.consumer_secret,
     "flickr token secret": FLICKR.access_token_secret,
+    "flickr token": FLICKR.access_token,
     "a URL's password": URL_PASSWORD,
 }
 ALICE = {"Authorization": f"Bearer {ALICE_KEY}"}
@@ -59,6 +61,7 @@ BOB = {"X-API-Key": BOB_KEY}
 @dataclass
 class KeyedStack:
     stack: Stack
+    fakes: dict[str, str]  # destination -> the fake's URL
     messages: list[bytes] = field(default_factory=list)  # every event, as sent
     bodies: list[str] = field(default_factory=list)  # every answer the tests read
 
@@ -96,7 +99,7 @@ async def keyed(amqp_url: str, admin_pg_url: str) -> AsyncIterator[KeyedStack]:
             stack = Stack.create("test_access_control", env, SERVICES)
             for service in stack.services.values():
                 service.log_path.unlink(missing_ok=True)  # this run's lines only
-            keyed = KeyedStack(stack)
+            keyed = KeyedStack(stack, urls)
             channel = await connection.channel()
             exchange = await channel.declare_exchange(
                 f"{namespace}.events", aio_pika.ExchangeType.TOPIC, durable=True
@@ -246,6 +249,19 @@ async def test_the_gallery_uploads_for_a_signed_in_browser_without_holding_the_k
     assert job["items"][0]["destinations"]["flickr"]["state"] == "published", job
     code, _ = await call(keyed, "GET", f"{status}/v1/jobs/{body['job_id']}", BOB)
     assert code == 404
+
+
+async def test_a_failing_destination_reports_without_its_tokens(keyed: KeyedStack) -> None:
+    flickr = FakeControl(keyed.fakes["flickr"])
+    await flickr.set_faults(always_status=500)
+    try:
+        reply = await upload_as(keyed, BOB, "Pentax_K10D.jpg")
+        job = await settled_job(keyed, BOB, reply["job_id"])
+    finally:
+        await flickr.set_faults()
+    flickr_state = job["items"][0]["destinations"]["flickr"]
+    assert flickr_state["state"] == "failed", job
+    keyed.bodies.append(json.dumps(job))
 
 
 async def test_no_secret_reaches_a_log_a_message_or_an_answer(keyed: KeyedStack) -> None:

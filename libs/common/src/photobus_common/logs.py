@@ -10,6 +10,18 @@ from contextlib import contextmanager
 
 from pythonjsonlogger.json import JsonFormatter
 
+# Third-party loggers that write credentials (OAuth tokens, signed URLs) below WARNING.
+CREDENTIAL_LOGGERS = (
+    "oauthlib",
+    "requests_oauthlib",
+    "urllib3",
+    "flickrapi",
+    "google.auth",
+    "google_auth_oauthlib",
+    "botocore",
+    "aiobotocore",
+)
+
 job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
 
@@ -48,6 +60,9 @@ def configure_logging(service: str, *, level: str = "INFO", fmt: str = "json") -
     logging.getLogger("aiormq").setLevel(logging.ERROR)
     logging.getLogger("aio_pika").setLevel(logging.ERROR)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # OAuth and HTTP client libraries log tokens and signed URLs at DEBUG/INFO: never ours.
+    for name in CREDENTIAL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @contextmanager
