@@ -1,8 +1,16 @@
-"""End to end: N × 12 MP photos from the first byte sent to all thumbnails ready.
+"""End to end: N × 12 MP photos from the first byte sent to all thumbnails ready and all
+three fake destinations published; and the thumbnailer alone, in the same run, for scale.
 
-Each photo is its own upload; arrival of its `thumbnail.created` event (read from a
-queue of the benchmark's own, bound to the exchange) marks it ready. Reports photos/s,
-latency percentiles, and CPU seconds per photo for each service.
+Three phases, each on photos not seen before:
+  thumbnailer alone  only the thumbnailer runs; N `photo.received` events (originals
+                     already in the blob store) are published at once: its throughput
+  full               ingest, thumbnailer, status and the three publishers against the
+                     fakes (bench/fakes.py); N uploads, `concurrency` at a time
+  paced              the same stack offered uploads at 75% of the thumbnailer-alone
+                     rate, each started on schedule whatever the others are doing
+Each upload's `thumbnail.created` and `publish.succeeded` events (read from a queue of
+the benchmark's own, bound to the exchange) mark it ready and published. Reports
+photos/s, latency percentiles from upload start, and CPU seconds per photo per service.
 
     uv run python -m bench.pipeline [--photos 200] [--concurrency 4]
 """
@@ -12,90 +20,318 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import statistics
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import aio_pika
 import aiohttp
+from photobus_common.blobs import open_blob_store, original_key
+from photobus_common.events import (
+    ItemOptions,
+    PhotoReceived,
+    PublishFailed,
+    PublishSucceeded,
+    ThumbnailCreated,
+    ThumbnailFailed,
+    dump_event,
+    parse_event,
+)
+from photobus_common.topology import routing_key
 
+from bench.fakes import fakes_process
 from bench.harness import cpu_seconds_tree, running_stack
 from bench.images import IMAGES, jpeg
-from photobus_common.events import ThumbnailCreated, parse_event
+from tests.fakes.credentials import publisher_env
 from tests.support.client import form_with_files
 from tests.support.infra import AMQP_URL
+from tests.support.stack import Stack
 
-SERVICES = ["ingest", "thumbnailer", "status"]
+DESTINATIONS = ("imgur", "flickr", "gphotos")
+PUBLISHERS = [f"publisher-{d}" for d in DESTINATIONS]
+SERVICES = ["ingest", "thumbnailer", "status", *PUBLISHERS]
+WARM_UP = 4  # photos through each stack first: worker pools and connections started
+WAIT_SECONDS = 900.0  # for a phase's last photo, before giving up
+PACE = 0.75  # of the thumbnailer-alone rate
+# Targets (issue 7).
+TARGET_FRACTION_OF_ALONE = 0.8
+TARGET_PACED_P95_MS = 500.0
 
 
-def distinct_photos(count: int) -> list[bytes]:
+def distinct_photos(count: int, first: int = 0) -> list[bytes]:
     """`count` different files of the same 12 MP photo: a JPEG comment makes each unique."""
     base = jpeg(next(i for i in IMAGES if i.name == "12mp"))
     photos = []
-    for n in range(count):
+    for n in range(first, first + count):
         comment = f"photobus bench {n}".encode()
         segment = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
         photos.append(base[:2] + segment + base[2:])
     return photos
 
 
+def photo_id(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+@dataclass
+class Tracker:
+    """When each photo's thumbnails were ready and when its last destination published."""
+
+    destinations: int
+    ready: dict[str, float] = field(default_factory=dict)
+    published: dict[str, set[str]] = field(default_factory=dict)
+    all_published: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        event = parse_event(message.body)
+        now = time.perf_counter()
+        if isinstance(event, ThumbnailCreated):
+            self.ready.setdefault(event.photo_id, now)
+        elif isinstance(event, PublishSucceeded):
+            done = self.published.setdefault(event.photo_id, set())
+            done.add(event.destination)
+            if len(done) == self.destinations:
+                self.all_published.setdefault(event.photo_id, now)
+        elif isinstance(event, ThumbnailFailed | PublishFailed):
+            self.failures.append(f"{event.type} {event.photo_id[:12]}: {event.reason}")
+        self.changed.set()
+        await message.ack()
+
+    async def wait(self, ids: Iterable[str], *, published: bool) -> None:
+        wanted = set(ids)
+        async with asyncio.timeout(WAIT_SECONDS):
+            while True:
+                seen = self.all_published if published else self.ready
+                if wanted <= seen.keys():
+                    return
+                if self.failures:
+                    raise RuntimeError(f"photos failed: {self.failures[:5]}")
+                self.changed.clear()
+                await self.changed.wait()
+
+
+async def capture(namespace: str, tracker: Tracker) -> aio_pika.abc.AbstractRobustConnection:
+    connection = await aio_pika.connect_robust(AMQP_URL)
+    channel = await connection.channel()
+    exchange = await channel.get_exchange(f"{namespace}.events")
+    queue = await channel.declare_queue(exclusive=True)
+    for key in ("thumbnail.*", "publish.succeeded", "publish.failed"):
+        await queue.bind(exchange, key)
+    await queue.consume(tracker.on_message)
+    return connection
+
+
+def cpu_by_service(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds_tree(pid) for name, pid in pids.items()}
+
+
+def cpu_per_photo(before: dict[str, float], pids: dict[str, int], photos: int) -> dict[str, float]:
+    after = cpu_by_service(pids)
+    return {name: round((after[name] - before[name]) / photos, 4) for name in pids}
+
+
+async def thumbnailer_alone(photos: int) -> dict[str, object]:
+    """Throughput of the thumbnailer by itself, fed `photo.received` for stored originals."""
+    files = distinct_photos(WARM_UP + photos, first=100_000)
+    async with running_stack("thumbs-alone", ["thumbnailer"]) as stack:
+        namespace = stack.env["PHOTOBUS_NAMESPACE"]
+        store = open_blob_store(stack.env["PHOTOBUS_BLOB_URL"])
+        events = []
+        for n, data in enumerate(files):
+            pid = photo_id(data)
+            await store.put_bytes(original_key(pid), data, content_type="image/jpeg")
+            events.append(
+                PhotoReceived(
+                    producer="bench", job_id=f"alone-{n}", item_id=f"alone-{n}", photo_id=pid,
+                    blob_key=original_key(pid), size=len(data), content_type="image/jpeg",
+                    width=4000, height=3000, filename=f"{n}.jpg",
+                    options=ItemOptions(destinations=()),
+                )
+            )  # fmt: skip
+        await store.close()
+        tracker = Tracker(destinations=0)
+        connection = await capture(namespace, tracker)
+        async with connection:
+            channel = await connection.channel()
+            exchange = await channel.get_exchange(f"{namespace}.events")
+
+            async def publish(batch: list[PhotoReceived]) -> None:
+                await asyncio.gather(
+                    *(
+                        exchange.publish(aio_pika.Message(dump_event(e)), routing_key(e))
+                        for e in batch
+                    )
+                )
+
+            await publish(events[:WARM_UP])
+            await tracker.wait((e.photo_id for e in events[:WARM_UP]), published=False)
+            pids = {"thumbnailer": stack.services["thumbnailer"].process.pid}  # type: ignore[union-attr]
+            before = cpu_by_service(pids)
+            t0 = time.perf_counter()
+            await publish(events[WARM_UP:])
+            await tracker.wait((e.photo_id for e in events[WARM_UP:]), published=False)
+            elapsed = time.perf_counter() - t0
+            cpu = cpu_per_photo(before, pids, photos)
+    return {
+        "photos": photos,
+        "seconds": round(elapsed, 2),
+        "photos_per_s": round(photos / elapsed, 2),
+        "cpu_s_per_photo": cpu["thumbnailer"],
+    }
+
+
+async def send(
+    http: aiohttp.ClientSession, url: str, data: bytes, started: dict[str, float]
+) -> None:
+    started[photo_id(data)] = time.perf_counter()
+    form = form_with_files([("bench.jpg", data)])
+    async with http.post(url, data=form) as r:
+        assert r.status == 202, await r.text()
+
+
+async def upload_closed(
+    http: aiohttp.ClientSession,
+    url: str,
+    files: list[bytes],
+    concurrency: int,
+    started: dict[str, float],
+) -> None:
+    """As fast as the system takes them: `concurrency` uploads in flight."""
+    limiter = asyncio.Semaphore(concurrency)
+
+    async def one(data: bytes) -> None:
+        async with limiter:
+            await send(http, url, data, started)
+
+    await asyncio.gather(*(one(f) for f in files))
+
+
+async def upload_paced(
+    http: aiohttp.ClientSession,
+    url: str,
+    files: list[bytes],
+    rate: float,
+    started: dict[str, float],
+) -> None:
+    """Open loop: upload n starts at n / rate seconds, whatever the others are doing."""
+    t0 = time.perf_counter()
+
+    async def one(n: int, data: bytes) -> None:
+        await asyncio.sleep(max(0.0, t0 + n / rate - time.perf_counter()))  # the schedule
+        await send(http, url, data, started)
+
+    await asyncio.gather(*(one(n, f) for n, f in enumerate(files)))
+
+
+def latencies(tracker: Tracker, started: dict[str, float], ids: list[str]) -> dict[str, float]:
+    ready = [tracker.ready[i] - started[i] for i in ids]
+    result = {f"ready_p{p}_ms": round(percentile(ready, p) * 1000, 1) for p in (50, 95, 99)}
+    if all(i in tracker.all_published for i in ids):
+        published = [tracker.all_published[i] - started[i] for i in ids]
+        result |= {
+            f"published_p{p}_ms": round(percentile(published, p) * 1000, 1) for p in (50, 95, 99)
+        }
+    return result
+
+
+async def full_pipeline(photos: int, concurrency: int, alone_rate: float) -> dict[str, object]:
+    warm, main, paced = (
+        distinct_photos(WARM_UP, first=0),
+        distinct_photos(photos, first=WARM_UP),
+        distinct_photos(photos, first=WARM_UP + photos),
+    )
+    async with fakes_process() as (fakes_pid, urls):
+        env = {"PHOTOBUS_PUBLISHERS": ",".join(DESTINATIONS), **publisher_env(urls)}
+        async with running_stack("pipeline", SERVICES, env) as stack:
+            return await _phases(stack, fakes_pid, warm, main, paced, concurrency, alone_rate)
+
+
+async def _phases(
+    stack: Stack,
+    fakes_pid: int,
+    warm: list[bytes],
+    main: list[bytes],
+    paced: list[bytes],
+    concurrency: int,
+    alone_rate: float,
+) -> dict[str, object]:
+    tracker = Tracker(destinations=len(DESTINATIONS))
+    connection = await capture(stack.env["PHOTOBUS_NAMESPACE"], tracker)
+    pids = {name: stack.services[name].process.pid for name in SERVICES}  # type: ignore[union-attr]
+    pids["fakes"] = fakes_pid
+    url = f"{stack.url('ingest')}/v1/jobs"
+    started: dict[str, float] = {}
+    result: dict[str, object] = {}
+    async with connection, aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
+        await upload_closed(http, url, warm, concurrency, started)
+        await tracker.wait(map(photo_id, warm), published=True)
+
+        ids = [photo_id(f) for f in main]
+        before = cpu_by_service(pids)
+        t0 = time.perf_counter()
+        await upload_closed(http, url, main, concurrency, started)
+        await tracker.wait(ids, published=False)
+        to_ready = time.perf_counter() - t0
+        await tracker.wait(ids, published=True)
+        to_published = time.perf_counter() - t0
+        result["full"] = {
+            "photos": len(main),
+            "concurrency": concurrency,
+            "seconds_to_all_ready": round(to_ready, 2),
+            "seconds_to_all_published": round(to_published, 2),
+            "photos_per_s_ready": round(len(main) / to_ready, 2),
+            "photos_per_s_published": round(len(main) / to_published, 2),
+            **latencies(tracker, started, ids),
+            "cpu_s_per_photo": cpu_per_photo(before, pids, len(main)),
+        }
+
+        rate = alone_rate * PACE
+        ids = [photo_id(f) for f in paced]
+        t0 = time.perf_counter()
+        await upload_paced(http, url, paced, rate, started)
+        await tracker.wait(ids, published=False)
+        to_ready = time.perf_counter() - t0
+        await tracker.wait(ids, published=True)
+        to_published = time.perf_counter() - t0
+        result["paced"] = {
+            "photos": len(paced),
+            "offered_photos_per_s": round(rate, 2),
+            "photos_per_s_ready": round(len(paced) / to_ready, 2),
+            "photos_per_s_published": round(len(paced) / to_published, 2),
+            **latencies(tracker, started, ids),
+        }
+    return result
 
 
 async def run_async(photos: int, concurrency: int) -> dict[str, object]:
-    files = distinct_photos(photos)
-    ids = [hashlib.sha256(f).hexdigest() for f in files]
-    async with running_stack("pipeline", SERVICES) as stack:
-        ready: dict[str, float] = {}
-        done = asyncio.Event()
-        connection = await aio_pika.connect(AMQP_URL)
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(f"{stack.env['PHOTOBUS_NAMESPACE']}.events")
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(exchange, "thumbnail.*")
-
-        async def on_event(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            event = parse_event(message.body)
-            if isinstance(event, ThumbnailCreated):
-                ready.setdefault(event.photo_id, time.perf_counter())
-            if len(ready) >= photos:
-                done.set()
-            await message.ack()
-
-        await queue.consume(on_event)
-        pids = {name: stack.services[name].process.pid for name in SERVICES}  # type: ignore[union-attr]
-        cpu_before = {name: cpu_seconds_tree(pid) for name, pid in pids.items()}
-        started: dict[str, float] = {}
-        limiter = asyncio.Semaphore(concurrency)
-        async with aiohttp.ClientSession() as http:
-
-            async def send(n: int) -> None:
-                async with limiter:
-                    started[ids[n]] = time.perf_counter()
-                    form = form_with_files([(f"bench_{n}.jpg", files[n])])
-                    async with http.post(f"{stack.url('ingest')}/v1/jobs", data=form) as r:
-                        assert r.status == 202, await r.text()
-
-            t0 = time.perf_counter()
-            await asyncio.gather(*(send(n) for n in range(photos)))
-            await asyncio.wait_for(done.wait(), timeout=600)
-            elapsed = time.perf_counter() - t0
-        cpu = {name: (cpu_seconds_tree(pid) - cpu_before[name]) / photos for name, pid in pids.items()}
-        await connection.close()
-    latencies = [ready[i] - started[i] for i in ids]
-    return {
-        "photos": photos,
-        "megapixels": 12,
-        "concurrency": concurrency,
-        "seconds": round(elapsed, 2),
-        "photos_per_s": round(photos / elapsed, 2),
-        "latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
-        "latency_p95_ms": round(percentile(latencies, 95) * 1000, 1),
-        "latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
-        "latency_mean_ms": round(statistics.mean(latencies) * 1000, 1),
-        "cpu_s_per_photo": {k: round(v, 4) for k, v in cpu.items()},
+    alone = await thumbnailer_alone(photos)
+    rate = alone["photos_per_s"]
+    assert isinstance(rate, float)
+    result: dict[str, object] = {
+        "thumbnailer_alone": alone,
+        **await full_pipeline(photos, concurrency, rate),
     }
+    full, paced = result["full"], result["paced"]
+    assert isinstance(full, dict) and isinstance(paced, dict)
+    fraction = full["photos_per_s_published"] / rate
+    result["targets"] = {
+        "end_to_end_over_thumbnailer_alone": {
+            "value": round(fraction, 2), "target": TARGET_FRACTION_OF_ALONE,
+            "met": fraction >= TARGET_FRACTION_OF_ALONE,
+        },
+        "paced_p95_ready_ms": {
+            "value": paced["ready_p95_ms"], "target": TARGET_PACED_P95_MS,
+            "met": paced["ready_p95_ms"] < TARGET_PACED_P95_MS,
+        },
+    }  # fmt: skip
+    return result
 
 
 def run(photos: int = 200, concurrency: int = 4) -> dict[str, object]:
@@ -107,8 +343,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
-    result = run(args.photos, args.concurrency)
-    for key, value in result.items():
+    for key, value in run(args.photos, args.concurrency).items():
         print(f"{key:>18}: {value}")
 
 
