@@ -17,12 +17,16 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
 def sections(quick: bool) -> list[tuple[str, Callable[[], Any]]]:
-    from bench import cli, ingest, pipeline, publishing, thumbnailer
+    from bench import cli, ingest, pipeline, publishing, status, thumbnailer
 
     return [
         ("thumbnailer", thumbnailer.run),
         ("ingest", lambda: ingest.run(big_mb=256 if quick else 1024, small=100 if quick else 1000)),
         ("pipeline", lambda: pipeline.run(photos=40 if quick else 200)),
+        (
+            "status",
+            lambda: status.run(events=4000 if quick else 20_000, seconds=5 if quick else 10),
+        ),
         ("cli", lambda: cli.run(files=100 if quick else 500, concurrency=8)),
         ("publishing", lambda: publishing.run(photos=60 if quick else 300)),
     ]
