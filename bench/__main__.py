@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one table, and bench/results.json.
 
-    uv run python -m bench [--quick]
+uv run python -m bench [--quick]
 """
 
 from __future__ import annotations
