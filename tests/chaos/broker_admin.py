@@ -41,8 +41,10 @@ async def rabbitmqctl(node: RabbitNode, *args: str, timeout: float = 60.0) -> st
     return text
 
 
-async def close_all_connections(node: RabbitNode, reason: str = "chaos") -> None:
-    await rabbitmqctl(node, "close_all_connections", reason)
+async def close_all_connections(
+    node: RabbitNode, reason: str = "chaos", *, timeout: float = 60.0
+) -> None:
+    await rabbitmqctl(node, "close_all_connections", reason, timeout=timeout)
 
 
 async def list_queues(node: RabbitNode, namespace: str) -> list[QueueState]:
