@@ -15,11 +15,14 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 
-from bench.harness import peak_rss_mb, running_stack
+from bench.harness import cpu_seconds, peak_rss_mb, running_stack
 from bench.images import IMAGES, jpeg
 
 BOUNDARY = "photobusbenchboundary"
 CHUNK = 1024 * 1024
+# Targets (issue 7): one large upload on loopback, hashing included; memory whatever the size.
+TARGET_BIG_MB_PER_S = 400.0
+TARGET_PEAK_RSS_MB = 200.0
 
 
 def photo_head() -> bytes:
@@ -30,7 +33,7 @@ async def big_body(total: int) -> AsyncIterator[bytes]:
     """One file part of `total` bytes: a real JPEG followed by filler, made on the fly."""
     head = photo_head()
     yield (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.jpg\"\r\n"
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n'
         "Content-Type: image/jpeg\r\n\r\n"
     ).encode() + head
     filler = bytes(range(256)) * (CHUNK // 256)
@@ -49,12 +52,15 @@ def distinct(base: bytes, n: int) -> bytes:
 
 async def run_async(big_mb: int, small: int, concurrency: int) -> dict[str, object]:
     result: dict[str, object] = {}
-    async with running_stack("ingest", ["ingest"], {"PHOTOBUS_MAX_UPLOAD_BYTES": str(4 * 1024**3)}) as stack:
+    async with running_stack(
+        "ingest", ["ingest"], {"PHOTOBUS_MAX_UPLOAD_BYTES": str(4 * 1024**3)}
+    ) as stack:
         url = f"{stack.url('ingest')}/v1/jobs"
         pid = stack.services["ingest"].process.pid  # type: ignore[union-attr]
         timeout = aiohttp.ClientTimeout(total=None)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             total = big_mb * 1024 * 1024
+            cpu0 = cpu_seconds(pid)
             t0 = time.perf_counter()
             headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
             async with http.post(url, data=big_body(total), headers=headers) as r:
@@ -62,6 +68,9 @@ async def run_async(big_mb: int, small: int, concurrency: int) -> dict[str, obje
             elapsed = time.perf_counter() - t0
             result["big_upload_mb"] = big_mb
             result["big_upload_mb_per_s"] = round(big_mb / elapsed, 1)
+            result["big_upload_ingest_cpu_s_per_gb"] = round(
+                (cpu_seconds(pid) - cpu0) * 1024 / big_mb, 2
+            )
             result["peak_rss_mb_after_big"] = round(peak_rss_mb(pid), 1)
 
             base = jpeg(next(i for i in IMAGES if i.name == "12mp"))
@@ -76,6 +85,7 @@ async def run_async(big_mb: int, small: int, concurrency: int) -> dict[str, obje
                         assert r.status == 202, await r.text()
                 return len(data)
 
+            cpu0 = cpu_seconds(pid)
             t0 = time.perf_counter()
             sizes = await asyncio.gather(*(send(n) for n in range(small)))
             elapsed = time.perf_counter() - t0
@@ -83,7 +93,24 @@ async def run_async(big_mb: int, small: int, concurrency: int) -> dict[str, obje
             result["small_upload_mb_each"] = round(sizes[0] / 1e6, 2)
             result["small_uploads_mb_per_s"] = round(sum(sizes) / 1024 / 1024 / elapsed, 1)
             result["small_uploads_per_s"] = round(small / elapsed, 1)
+            result["small_uploads_ingest_cpu_ms_each"] = round(
+                (cpu_seconds(pid) - cpu0) * 1000 / small, 2
+            )
             result["peak_rss_mb"] = round(peak_rss_mb(pid), 1)
+    big_rate, rss = result["big_upload_mb_per_s"], result["peak_rss_mb"]
+    assert isinstance(big_rate, float) and isinstance(rss, float)
+    result["targets"] = {
+        "big_upload_mb_per_s": {
+            "value": big_rate,
+            "target": TARGET_BIG_MB_PER_S,
+            "met": big_rate >= TARGET_BIG_MB_PER_S,
+        },
+        "peak_rss_mb": {
+            "value": rss,
+            "target": TARGET_PEAK_RSS_MB,
+            "met": rss < TARGET_PEAK_RSS_MB,
+        },
+    }
     return result
 
 
