@@ -73,5 +73,6 @@ async def test_every_service_consumes_again_after_each_rabbitmq_restart(
             f"restart {restart}: {time.monotonic() - started:.1f}s, missing {missing or 'none'}"
         )
         assert not missing, "\n".join(report)
+    print("\n".join(report))  # the come-back time of each restart, for the record
     # Services that exited were started again by the supervisor: they must consume too.
     assert await consumers_back(env, {}, within=60) == {}, env.stack.supervisor_restarts
