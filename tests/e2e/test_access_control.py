@@ -26,7 +26,12 @@ from aio_pika.abc import AbstractIncomingMessage
 from photobus_common.auth import hash_key
 
 from tests.fakes.control import FakeControl
-from tests.fakes.credentials import FlickrCredentials, ImgurCredentials, publisher_env
+from tests.fakes.credentials import (
+    FlickrCredentials,
+    GooglePhotosCredentials,
+    ImgurCredentials,
+    publisher_env,
+)
 from tests.fakes.process import fakes_process
 from tests.support import infra
 from tests.support.cleanup import delete_namespace
@@ -35,7 +40,8 @@ from tests.support.stack import OUTPUT, Stack
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ["ingest", "thumbnailer", "status", "publisher-imgur", "publisher-flickr"]
+PUBLISHERS = ("imgur", "flickr", "gphotos")
+SERVICES = ["ingest", "thumbnailer", "status", *(f"publisher-{name}" for name in PUBLISHERS)]
 # Fresh per run, so a hit in the logs can only come from this run.
 ALICE_KEY = f"alice-key-{secrets.token_hex(12)}"
 BOB_KEY = f"bob-key-{secrets.token_hex(12)}"
@@ -52,6 +58,8 @@ SECRETS = {
     "flickr consumer secret": FLICKR.consumer_secret,
     "flickr token secret": FLICKR.access_token_secret,
     "flickr token": FLICKR.access_token,
+    "google client secret": GooglePhotosCredentials().client_secret,
+    "google refresh token": GooglePhotosCredentials().refresh_token,
     "a URL's password": URL_PASSWORD,
 }
 ALICE = {"Authorization": f"Bearer {ALICE_KEY}"}
@@ -85,13 +93,13 @@ async def keyed(amqp_url: str, admin_pg_url: str) -> AsyncIterator[KeyedStack]:
                 "PHOTOBUS_NAMESPACE": namespace,
                 "PHOTOBUS_BLOB_URL": f"file://{workdir}/blobs",
                 "PHOTOBUS_WORKERS": "2",
-                "PHOTOBUS_PUBLISHERS": "imgur,flickr",
+                "PHOTOBUS_PUBLISHERS": ",".join(PUBLISHERS),
                 "PHOTOBUS_PUBLISH_RETRY_DELAYS": "1,2",
                 "PHOTOBUS_BREAKER_THRESHOLD": "10",
                 "PHOTOBUS_LOG_LEVEL": "DEBUG",  # the most a log could ever say
                 "NO_PROXY": "127.0.0.1,localhost",
                 "PYTHONUNBUFFERED": "1",
-                **publisher_env({k: v for k, v in urls.items() if k in ("imgur", "flickr")}),
+                **publisher_env(urls),
                 # Imgur refuses this token: every upload there fails on its refresh.
                 "PHOTOBUS_IMGUR_REFRESH_TOKEN": BAD_IMGUR_TOKEN,
                 "PHOTOBUS_API_KEYS": f"alice:{hash_key(ALICE_KEY)},bob:{hash_key(BOB_KEY)}",
@@ -131,9 +139,11 @@ async def call(
         return r.status, await r.json() if r.content_type == "application/json" else text
 
 
-async def upload_as(keyed: KeyedStack, headers: dict[str, str], name: str) -> dict[str, Any]:
+async def upload_as(
+    keyed: KeyedStack, headers: dict[str, str], name: str, destinations: str = "imgur,flickr"
+) -> dict[str, Any]:
     photo = (CORPUS / "camera" / name).read_bytes()
-    form = form_with_files([(name, photo)], destinations="imgur,flickr")
+    form = form_with_files([(name, photo)], destinations=destinations)
     status, body = await call(
         keyed, "POST", f"{keyed.stack.url('ingest')}/v1/jobs", headers, data=form
     )
@@ -252,15 +262,18 @@ async def test_the_gallery_uploads_for_a_signed_in_browser_without_holding_the_k
 
 
 async def test_a_failing_destination_reports_without_its_tokens(keyed: KeyedStack) -> None:
-    flickr = FakeControl(keyed.fakes["flickr"])
+    flickr, google = FakeControl(keyed.fakes["flickr"]), FakeControl(keyed.fakes["gphotos"])
     await flickr.set_faults(always_status=500)
+    await google.set_faults(token_status=400)  # the refresh token is refused
     try:
-        reply = await upload_as(keyed, BOB, "Pentax_K10D.jpg")
+        reply = await upload_as(keyed, BOB, "Pentax_K10D.jpg", "flickr,gphotos")
         job = await settled_job(keyed, BOB, reply["job_id"])
     finally:
         await flickr.set_faults()
-    flickr_state = job["items"][0]["destinations"]["flickr"]
-    assert flickr_state["state"] == "failed", job
+        await google.set_faults()
+    destinations = job["items"][0]["destinations"]
+    assert destinations["flickr"]["state"] == "failed", job
+    assert destinations["gphotos"]["state"] == "failed", job
     keyed.bodies.append(json.dumps(job))
 
 
