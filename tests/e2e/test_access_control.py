@@ -9,10 +9,13 @@ service's log, in any message on the exchange, or in an error body.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
 import secrets
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -275,6 +278,54 @@ async def test_a_failing_destination_reports_without_its_tokens(keyed: KeyedStac
     assert destinations["flickr"]["state"] == "failed", job
     assert destinations["gphotos"]["state"] == "failed", job
     keyed.bodies.append(json.dumps(job))
+
+
+async def cli(keyed: KeyedStack, cache: Path, key: str, *args: str | Path) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOBUS_")}
+    env |= {
+        "PHOTOBUS_URL": keyed.stack.url("ingest"),
+        "PHOTOBUS_API_KEY": key,
+        "XDG_CACHE_HOME": str(cache),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "photobus_client", *map(str, args),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    async with asyncio.timeout(120):
+        out, _ = await process.communicate()
+    assert process.returncode is not None
+    keyed.bodies.append(out.decode(errors="replace"))
+    return process.returncode, out.decode(errors="replace")
+
+
+async def test_the_cli_works_with_its_key_and_says_so_without(
+    keyed: KeyedStack, tmp_path: Path
+) -> None:
+    photo = tmp_path / "cli.jpg"
+    photo.write_bytes((CORPUS / "camera" / "Kodak_CX7530.jpg").read_bytes() + os.urandom(16))
+    code, out = await cli(keyed, tmp_path / "cache", WRONG_KEY, "upload", photo)
+    assert code != 0, out
+    assert "PHOTOBUS_API_KEY" in out and WRONG_KEY not in out
+    code, out = await cli(
+        keyed,
+        tmp_path / "cache",
+        ALICE_KEY,
+        "upload",
+        photo,
+        "--wait",
+        "--json",
+        "--only",
+        "flickr",
+    )
+    assert code == 0, out
+    [job] = json.loads(out)["results"]
+    code, _ = await call(keyed, "GET", f"{keyed.stack.url('status')}/v1/jobs/{job['job_id']}", BOB)
+    assert code == 404
+    code, out = await cli(keyed, tmp_path / "cache", BOB_KEY, "ls", "--json")
+    assert code == 0, out
+    assert job["items"][0]["photo_id"] not in out
 
 
 async def test_no_secret_reaches_a_log_a_message_or_an_answer(keyed: KeyedStack) -> None:
