@@ -157,29 +157,42 @@ async def _check_originals(env: ChaosEnvironment, uploads: UploadLog, result: Ch
         await store.close()
 
 
+@dataclass(frozen=True)
+class Duplicates:
+    extra: int  # copies beyond the first, over every photo
+    allowed: int  # of those, the ones a crash in flight explains
+    findings: list[str]
+
+
+def count_duplicates(stored_at: dict[str, list[float]], kills: list[float]) -> Duplicates:
+    """`stored_at`: sha256 -> when the destination stored each copy; `kills`: when its
+    publisher was SIGKILLed. A photo may have one extra copy per kill in its window."""
+    extra = allowed_total = 0
+    findings: list[str] = []
+    for sha, times in sorted(stored_at.items()):
+        copies = len(times) - 1
+        if copies == 0:
+            continue
+        low, high = min(times) - UPLOAD_OPEN_SLACK, max(times)
+        allowed = sum(1 for k in kills if low <= k <= high)
+        extra += copies
+        allowed_total += min(copies, allowed)
+        if copies > allowed:
+            findings.append(f"received {sha[:12]} {copies + 1} times; crashes in flight: {allowed}")
+    return Duplicates(extra, allowed_total, findings)
+
+
 async def _check_destinations(env: ChaosEnvironment, faults: FaultLog, result: CheckResult) -> None:
     for destination, url in sorted(env.fakes.items()):
         records = await FakeControl(url).uploads()
         result.uploads_per_destination[destination] = len(records)
-        times: dict[str, list[float]] = {}
+        stored_at: dict[str, list[float]] = {}
         for record in records:
-            times.setdefault(record.sha256, []).append(record.time)
-        kills = faults.kills_of(f"publisher-{destination}")
-        extra = allowed_total = 0
-        for sha, stored_at in times.items():
-            copies = len(stored_at) - 1
-            if copies == 0:
-                continue
-            window = (min(stored_at) - UPLOAD_OPEN_SLACK, max(stored_at))
-            allowed = sum(1 for k in kills if window[0] <= k <= window[1])
-            extra += copies
-            allowed_total += min(copies, allowed)
-            if copies > allowed:
-                result.failures.append(
-                    f"{destination} received {sha[:12]} {copies + 1} times; crashes in flight: {allowed}"
-                )
-        result.duplicates[destination] = extra
-        result.duplicates_allowed[destination] = allowed_total
+            stored_at.setdefault(record.sha256, []).append(record.time)
+        duplicates = count_duplicates(stored_at, faults.kills_of(f"publisher-{destination}"))
+        result.duplicates[destination] = duplicates.extra
+        result.duplicates_allowed[destination] = duplicates.allowed
+        result.failures += [f"{destination} {finding}" for finding in duplicates.findings]
 
 
 def _check_queues(settled: Settled, result: CheckResult) -> None:
