@@ -277,6 +277,7 @@ async def _phases(
         before = cpu_by_service(pids)
         t0 = time.perf_counter()
         await upload_closed(http, url, main, concurrency, started)
+        to_accepted = time.perf_counter() - t0
         await tracker.wait(ids, published=False)
         to_ready = time.perf_counter() - t0
         await tracker.wait(ids, published=True)
@@ -284,6 +285,8 @@ async def _phases(
         result["full"] = {
             "photos": len(main),
             "concurrency": concurrency,
+            # Uploads all answered 202: when close to seconds_to_all_ready, ingest limits.
+            "seconds_to_all_accepted": round(to_accepted, 2),
             "seconds_to_all_ready": round(to_ready, 2),
             "seconds_to_all_published": round(to_published, 2),
             "photos_per_s_ready": round(len(main) / to_ready, 2),
