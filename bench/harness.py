@@ -17,12 +17,19 @@ from tests.support.stack import Stack
 
 
 @asynccontextmanager
-async def running_stack(name: str, services: list[str], extra_env: dict[str, str] | None = None) -> AsyncIterator[Stack]:
+async def running_stack(
+    name: str, services: list[str], extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Stack]:
     infra.require(infra.AMQP_URL, "amqp", "rabbitmq-server -detached")
     infra.require(infra.PG_URL, "database", "pg_ctlcluster ... main start")
     namespace = infra.unique(f"pbbench_{name}")
     db = await infra.create_database(infra.PG_URL, infra.unique("photobus_bench"))
-    blobs = Path(tempfile.mkdtemp(prefix="photobus-bench-", dir=Path.cwd() / "var" if (Path.cwd() / "var").exists() else None))
+    blobs = Path(
+        tempfile.mkdtemp(
+            prefix="photobus-bench-",
+            dir=Path.cwd() / "var" if (Path.cwd() / "var").exists() else None,
+        )
+    )
     env = {
         "PHOTOBUS_AMQP_URL": infra.AMQP_URL,
         "PHOTOBUS_DATABASE_URL": db.dsn,
