@@ -172,3 +172,17 @@ async def test_state_changes_with_the_cookie_need_the_csrf_token(status: Running
     )
     assert signed_out.status == 303
     assert (await status.client.get("/v1/photos")).status == 401
+
+
+async def test_signed_in_pages_carry_the_token_and_upload_through_this_origin(
+    status: RunningStatus,
+) -> None:
+    await sign_in(status)
+    jar = {c.key: c.value for c in status.client.session.cookie_jar}
+    token = json.loads(base64.urlsafe_b64decode(jar[COOKIE].split(".")[0] + "=="))["c"]
+    page = await status.client.get("/upload")
+    assert page.status == 200
+    text = await page.text()
+    assert f'action="/upload/jobs?csrf_token={token}"' in text  # not ingest: no key in JS
+    assert 'action="/signout"' in text and f'name="csrf_token" value="{token}"' in text
+    assert KEY not in text

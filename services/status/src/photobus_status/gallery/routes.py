@@ -21,6 +21,7 @@ from yarl import URL
 from photobus_status import queries
 from photobus_status.gallery.present import DELIVERY_STATES, PHOTO_STATES, badge
 from photobus_status.gallery.security import is_same_origin
+from photobus_status.gallery.signin import gallery_upload_url, page_context
 from photobus_status.routes import CHANGES, SETTINGS, is_photo_id, owner_of
 
 TEMPLATES = web.AppKey("gallery_templates", jinja2.Environment)
@@ -38,7 +39,7 @@ def render(
     request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> web.Response:
     return aiohttp_jinja2.render_template(
-        template, request, context, app_key=TEMPLATES, status=status
+        template, request, {**page_context(request), **context}, app_key=TEMPLATES, status=status
     )
 
 
@@ -179,5 +180,9 @@ async def upload_form(request: web.Request) -> web.Response:
     return render(
         request,
         "upload.html",
-        {"ingest_jobs_url": f"{ingest}/v1/jobs", "destinations": DESTINATIONS},
+        # Signed in with a session: the form posts here, and this service forwards it.
+        {
+            "ingest_jobs_url": gallery_upload_url(request) or f"{ingest}/v1/jobs",
+            "destinations": DESTINATIONS,
+        },
     )
