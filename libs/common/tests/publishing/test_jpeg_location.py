@@ -70,3 +70,17 @@ def test_a_file_cut_before_its_image_data_is_refused() -> None:
         without_location(data[:1000], b"")
     with pytest.raises(ValueError, match="not a JPEG"):
         without_location(b"GIF89a", b"")
+
+
+def test_bytes_after_the_end_of_image_are_never_kept() -> None:
+    """A JPEG with a ZIP appended (a polyglot) loses the ZIP, even if it holds 0xFFD9."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG", quality=90, progressive=True)
+    jpeg = out.getvalue()
+    polyglot = jpeg + b"PK\x03\x04" + b"\xff\xd9 zip payload \xff\xd9" * 4
+    cleaned = without_location(polyglot, b"")
+    assert b"PK\x03\x04" not in cleaned
+    assert cleaned.endswith(b"\xff\xd9")
+    with Image.open(io.BytesIO(cleaned)) as image:
+        image.load()
+        assert image.size == (64, 48)

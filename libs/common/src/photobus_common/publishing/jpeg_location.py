@@ -43,7 +43,9 @@ def without_location(data: bytes, exif: bytes) -> bytes:
         marker = data[pos]
         pos += 1
         if marker == _SOS:
-            out.append(b"\xff\xda" + data[pos:])  # the scan and all after it, as they are
+            # The scans as they are, up to the end-of-image marker and not a byte past it:
+            # whatever trails a JPEG (a ZIP, say, making a polyglot) is never published.
+            out.append(b"\xff\xda" + data[pos : _end_of_image(data, pos)])
             return b"".join(out)
         if marker == _EOI:
             raise ValueError("the file ends before its image data")
@@ -65,6 +67,35 @@ def without_location(data: bytes, exif: bytes) -> bytes:
                 out.append(segment)
         else:
             out.append(segment)
+
+
+def _end_of_image(data: bytes, pos: int) -> int:
+    """The offset just past the EOI that ends the image whose first scan header is at `pos`.
+
+    Walks the entropy-coded data (0xFF00 stuffing, RSTn, fill bytes) and the marker
+    segments between progressive scans; a 0xFFD9 inside a following ZIP is never reached.
+    """
+    i = pos + _length_at(data, pos)
+    while True:
+        j = data.find(b"\xff", i)
+        if j < 0 or j + 1 >= len(data):
+            raise ValueError("the image data has no end-of-image marker")
+        marker = data[j + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            i = j + 1
+        elif marker == 0x00 or 0xD0 <= marker <= 0xD7:  # stuffed 0xFF, restart marker
+            i = j + 2
+        elif marker == _EOI:
+            return j + 2
+        else:  # DHT, SOS, DQT, DRI … between scans
+            i = j + 2 + _length_at(data, j + 2)
+
+
+def _length_at(data: bytes, pos: int) -> int:
+    length = int.from_bytes(data[pos : pos + 2], "big")
+    if length < 2 or pos + length > len(data):
+        raise ValueError(f"segment at offset {pos} runs past the end")
+    return length
 
 
 def _segment(marker: int, payload: bytes) -> bytes:
