@@ -38,7 +38,7 @@ test: setup
 # The full chaos suite (N=300; SEED=n to vary), then RabbitMQ restarted 10 times under every service.
 chaos: setup
 	@$(UV) run --frozen python -m tests.chaos --photos 300 --seed $${SEED:-1}
-	@PHOTOBUS_CHAOS=1 $(UV) run --frozen pytest tests/chaos/test_consumers_come_back.py $(PYTEST_ARGS)
+	@$(UV) run --frozen pytest -m chaos tests/chaos/test_consumers_come_back.py $(PYTEST_ARGS)
 
 # Longer fuzzing of sniff → probe → render: hypothesis (FUZZ_EXAMPLES), then atheris (FUZZ_SECONDS).
 fuzz: venv
