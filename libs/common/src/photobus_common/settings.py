@@ -7,14 +7,16 @@ the working directory works too, and so does a secrets directory
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from yarl import URL
 
 from photobus_common.auth import ApiKeys
+from photobus_common.events import Destination
 
 
 def _secrets_dir() -> str | None:
@@ -44,6 +46,9 @@ class CommonSettings(BaseSettings):
     publish_timeout: float = 10.0
     # `name:sha256-of-key,...`; unset means no auth, and every service listens on 127.0.0.1.
     api_keys: SecretStr | None = None
+    # The publishers this deployment runs (`imgur,flickr` or a JSON list): every service
+    # declares their queues at start, and status waits for them before a job completes.
+    publishers: Annotated[tuple[Destination, ...], NoDecode] = ()
 
     def __init__(self, **values: Any) -> None:
         super().__init__(_secrets_dir=_secrets_dir(), **values)
@@ -56,6 +61,11 @@ class CommonSettings(BaseSettings):
             return None
         return value
 
+    @field_validator("publishers", mode="before")
+    @classmethod
+    def _parse_publishers(cls, value: Any) -> Any:
+        return comma_or_json_list(value)
+
     @property
     def api_key_table(self) -> ApiKeys:
         return ApiKeys.parse(self.api_keys.get_secret_value()) if self.api_keys else ApiKeys()
@@ -64,6 +74,16 @@ class CommonSettings(BaseSettings):
         # Connection URLs may carry a password (amqp://user:pass@host): never print it.
         for name, value in super().__repr_args__():
             yield name, _without_password(value) if isinstance(value, str) else value
+
+
+def comma_or_json_list(value: Any) -> Any:
+    """`a,b` or `["a", "b"]` (an environment variable) as a tuple of trimmed strings."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else text.split(",")
+    if isinstance(value, list | tuple):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return value
 
 
 def _without_password(value: str) -> str:

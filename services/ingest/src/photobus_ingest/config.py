@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Annotated, Any
 
-from photobus_common.events import Destination
-from photobus_common.settings import CommonSettings
+from photobus_common.settings import CommonSettings, comma_or_json_list
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
 GIB = 1024**3
 MIB = 1024**2
-
-
-def _list(value: Any) -> Any:
-    """A JSON list or a comma-separated string (`imgur,flickr`), as a tuple of strings."""
-    if isinstance(value, str):
-        text = value.strip()
-        value = json.loads(text) if text.startswith("[") else text.split(",")
-    if isinstance(value, list | tuple):
-        return tuple(str(v).strip() for v in value if str(v).strip())
-    return value
 
 
 class IngestSettings(CommonSettings):
@@ -40,19 +28,11 @@ class IngestSettings(CommonSettings):
     fetch_timeout: float = Field(default=30.0, gt=0)
     # Networks URL fetches may reach although private/loopback (tests, an intranet NAS).
     fetch_allow_networks: Annotated[tuple[str, ...], NoDecode] = ()
-    # The publishers this deployment runs: their queues are declared at start, so a
-    # photo.received published before a publisher first starts still reaches it.
-    publishers: Annotated[tuple[Destination, ...], NoDecode] = ()
 
     @field_validator("fetch_allow_networks", mode="before")
     @classmethod
     def _networks(cls, value: Any) -> Any:
-        networks = _list(value)
+        networks = comma_or_json_list(value)
         for network in networks if isinstance(networks, tuple) else ():
             ipaddress.ip_network(network, strict=False)  # a typo fails at start, not per fetch
         return networks
-
-    @field_validator("publishers", mode="before")
-    @classmethod
-    def _publishers(cls, value: Any) -> Any:
-        return _list(value)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Annotated, Any
 
-from photobus_common.events import Destination
 from photobus_common.settings import CommonSettings
-from pydantic import Field, field_validator
-from pydantic_settings import NoDecode
+from pydantic import Field
 
 
 class ThumbnailerSettings(CommonSettings):
@@ -20,15 +16,3 @@ class ThumbnailerSettings(CommonSettings):
     max_pixels: int = 100_000_000
     # Address-space cap of each decoding process, so a hostile image cannot take the machine.
     worker_memory_limit_mb: int = 3072
-    # The same `PHOTOBUS_PUBLISHERS` as ingest and status: a comma list or a JSON list.
-    publishers: Annotated[tuple[Destination, ...], NoDecode] = ()
-
-    @field_validator("publishers", mode="before")
-    @classmethod
-    def _publishers(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            text = value.strip()
-            value = json.loads(text) if text.startswith("[") else text.split(",")
-        if isinstance(value, list | tuple):
-            return tuple(str(v).strip() for v in value if str(v).strip())
-        return value
