@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import asyncpg
 from aiohttp import web
 
-from photobus_common.blobs import BlobStore, S3BlobStore
+from photobus_common.blobs import BlobStore, S3BlobStore, open_blob_store
 from photobus_common.broker import Broker
 from photobus_common.metrics import metrics_handler, metrics_middleware
+from photobus_common.settings import CommonSettings
+from photobus_common.topology import ConsumerSpec, deployment_specs
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,26 @@ BROKER = web.AppKey("broker", Broker)
 BLOBS = web.AppKey("blobs", BlobStore)
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 READINESS = web.AppKey("readiness", list[tuple[str, ReadinessCheck]])
+
+
+def blob_store_from(settings: CommonSettings) -> BlobStore:
+    """The blob store `PHOTOBUS_BLOB_URL` names (with the S3 endpoint and region)."""
+    return open_blob_store(
+        settings.blob_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
+    )
+
+
+def broker_from(
+    settings: CommonSettings, producer: str, *, topology: Sequence[ConsumerSpec] | None = None
+) -> Broker:
+    """A broker for `producer`, declaring the deployment's whole topology by default."""
+    return Broker(
+        url=settings.amqp_url,
+        namespace=settings.namespace,
+        producer=producer,
+        publish_timeout=settings.publish_timeout,
+        topology=deployment_specs(settings.publishers) if topology is None else topology,
+    )
 
 
 def new_app(

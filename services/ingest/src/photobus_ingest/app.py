@@ -15,10 +15,17 @@ from pathlib import Path
 
 from aiohttp import web
 from photobus_common.auth import with_api_keys
-from photobus_common.blobs import BlobStore, open_blob_store
+from photobus_common.blobs import BlobStore
 from photobus_common.broker import Broker
-from photobus_common.service import BROKER, READINESS, new_app, with_blobs
-from photobus_common.topology import INGEST_FETCH, deployment_specs
+from photobus_common.service import (
+    BROKER,
+    READINESS,
+    blob_store_from,
+    broker_from,
+    new_app,
+    with_blobs,
+)
+from photobus_common.topology import INGEST_FETCH
 
 from photobus_ingest.config import IngestSettings
 from photobus_ingest.cors import with_cors
@@ -44,21 +51,12 @@ def create_app(
 ) -> web.Application:
     """The ingest app; tests may pass their own blob store, broker, or DNS resolver."""
     app = new_app(middlewares=[json_errors], client_max_size=settings.max_upload_bytes)
-    store = blobs or open_blob_store(
-        settings.blob_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
-    )
+    store = blobs or blob_store_from(settings)
     with_blobs(app, store)
     ingest = Ingest(
         settings=settings,
         blobs=store,
-        broker=broker
-        or Broker(
-            url=settings.amqp_url,
-            namespace=settings.namespace,
-            producer=PRODUCER,
-            publish_timeout=settings.publish_timeout,
-            topology=deployment_specs(settings.publishers),
-        ),
+        broker=broker or broker_from(settings, PRODUCER),
         spool_dir=Path(),
     )
     app[INGEST] = ingest

@@ -14,9 +14,18 @@ from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 from aiohttp import web
-from photobus_common.blobs import BlobStore, open_blob_store
+from photobus_common.blobs import BlobStore
 from photobus_common.broker import Broker
-from photobus_common.service import BROKER, PG_POOL, READINESS, new_app, with_blobs, with_broker
+from photobus_common.service import (
+    BROKER,
+    PG_POOL,
+    READINESS,
+    blob_store_from,
+    broker_from,
+    new_app,
+    with_blobs,
+    with_broker,
+)
 from photobus_common.topology import STATUS, deployment_specs
 
 from photobus_status import store
@@ -51,21 +60,11 @@ def create_app(
     _with_database(app, settings.database_url)
     with_blobs(
         app,
-        blobs
-        or open_blob_store(
-            settings.blob_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
-        ),
+        blobs or blob_store_from(settings),
     )
     with_broker(
         app,
-        broker
-        or Broker(
-            url=settings.amqp_url,
-            namespace=settings.namespace,
-            producer=PRODUCER,
-            publish_timeout=settings.publish_timeout,
-            topology=deployment_specs(settings.publishers),
-        ),
+        broker or broker_from(settings, PRODUCER),
     )
     app.cleanup_ctx.append(_live_updates(settings.database_url))
     if consume:

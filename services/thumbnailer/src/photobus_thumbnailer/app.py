@@ -6,10 +6,18 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from photobus_common.blobs import BlobStore, open_blob_store
+from photobus_common.blobs import BlobStore
 from photobus_common.broker import Broker
-from photobus_common.service import BLOBS, BROKER, new_app, with_blobs, with_broker
-from photobus_common.topology import THUMBNAILER, deployment_specs
+from photobus_common.service import (
+    BLOBS,
+    BROKER,
+    blob_store_from,
+    broker_from,
+    new_app,
+    with_blobs,
+    with_broker,
+)
+from photobus_common.topology import THUMBNAILER
 
 from photobus_thumbnailer.config import ThumbnailerSettings
 from photobus_thumbnailer.handlers import PRODUCER, ThumbnailHandler
@@ -22,21 +30,11 @@ def create_app(
     app = new_app()
     with_blobs(
         app,
-        blobs
-        or open_blob_store(
-            settings.blob_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
-        ),
+        blobs or blob_store_from(settings),
     )
     with_broker(
         app,
-        broker
-        or Broker(
-            url=settings.amqp_url,
-            namespace=settings.namespace,
-            producer=PRODUCER,
-            publish_timeout=settings.publish_timeout,
-            topology=deployment_specs(settings.publishers),
-        ),
+        broker or broker_from(settings, PRODUCER),
     )
 
     async def consuming(app: web.Application) -> AsyncIterator[None]:

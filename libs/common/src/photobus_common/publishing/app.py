@@ -10,7 +10,7 @@ from datetime import timedelta
 import asyncpg
 from aiohttp import web
 
-from photobus_common.blobs import BlobStore, open_blob_store
+from photobus_common.blobs import BlobStore
 from photobus_common.broker import Broker
 from photobus_common.events import DESTINATIONS
 from photobus_common.events import Destination as DestinationName
@@ -25,6 +25,8 @@ from photobus_common.service import (
     BLOBS,
     BROKER,
     PG_POOL,
+    blob_store_from,
+    broker_from,
     new_app,
     with_blobs,
     with_broker,
@@ -55,10 +57,7 @@ def create_publisher_app(
     app = new_app()
     with_blobs(
         app,
-        blobs
-        or open_blob_store(
-            settings.blob_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
-        ),
+        blobs or blob_store_from(settings),
     )
 
     async def database(app: web.Application) -> AsyncIterator[None]:
@@ -75,14 +74,7 @@ def create_publisher_app(
     others = [s for s in deployment_specs(DESTINATIONS) if s.service != spec.service]
     with_broker(
         app,
-        broker
-        or Broker(
-            url=settings.amqp_url,
-            namespace=settings.namespace,
-            producer=spec.service,
-            publish_timeout=settings.publish_timeout,
-            topology=[*others, spec],
-        ),
+        broker or broker_from(settings, spec.service, topology=[*others, spec]),
     )
 
     async def consuming(app: web.Application) -> AsyncIterator[None]:
