@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -29,24 +28,9 @@ from services.status.tests.histories import (
     thumbnailed,
     upload,
 )
-from services.status.tests.status_harness import RunningStatus, poll, running_status
-from tests.support import infra
+from services.status.tests.status_harness import RunningStatus, poll
 
 P1, P2 = photo_id(101), photo_id(102)
-
-
-@pytest.fixture
-async def status(
-    amqp_url: str, namespace: str, database: infra.TestDatabase, tmp_path: Path
-) -> AsyncIterator[RunningStatus]:
-    async with running_status(
-        amqp_url=amqp_url,
-        namespace=namespace,
-        dsn=database.dsn,
-        blob_dir=tmp_path / "blobs",
-        publishers=("imgur", "flickr"),
-    ) as running:
-        yield running
 
 
 def job_history(job: str) -> list[Event]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 from aiohttp import ClientResponse
 
 from services.status.tests.histories import (
@@ -25,20 +23,6 @@ from services.status.tests.status_harness import RunningStatus, running_status, 
 from tests.support import infra
 
 P1 = photo_id(201)
-
-
-@pytest.fixture
-async def status(
-    amqp_url: str, namespace: str, database: infra.TestDatabase, tmp_path: Path
-) -> AsyncIterator[RunningStatus]:
-    async with running_status(
-        amqp_url=amqp_url,
-        namespace=namespace,
-        dsn=database.dsn,
-        blob_dir=tmp_path / "blobs",
-        publishers=("imgur", "flickr"),
-    ) as running:
-        yield running
 
 
 async def read_until(response: ClientResponse, last_event: str, timeout: float = 15) -> list[str]:

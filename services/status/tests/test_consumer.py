@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import asyncpg
 import pytest
@@ -28,7 +27,7 @@ from services.status.tests.histories import (
     thumbnailed,
     upload,
 )
-from services.status.tests.status_harness import RunningStatus, poll, running_status
+from services.status.tests.status_harness import RunningStatus, poll
 from tests.support import infra
 
 DELIVERY = Delivery(
@@ -135,20 +134,6 @@ async def test_a_hung_database_gives_the_messages_back_for_retry() -> None:
 
 
 # -- through the real broker --------------------------------------------------------
-
-
-@pytest.fixture
-async def status(
-    amqp_url: str, namespace: str, database: infra.TestDatabase, tmp_path: Path
-) -> AsyncIterator[RunningStatus]:
-    async with running_status(
-        amqp_url=amqp_url,
-        namespace=namespace,
-        dsn=database.dsn,
-        blob_dir=tmp_path / "blobs",
-        publishers=("imgur", "flickr"),
-    ) as running:
-        yield running
 
 
 def history(job: str) -> list[Event]:

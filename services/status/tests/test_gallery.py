@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -29,27 +28,12 @@ from photobus_status.gallery.security import content_security_policy, origin_of
 from photobus_status.queries import DestinationDoc
 
 from services.status.tests.histories import at, failed, photo_id, published, retrying, skipped
-from services.status.tests.status_harness import RunningStatus, poll, running_status
-from tests.support import infra
+from services.status.tests.status_harness import RunningStatus, poll
 
 EVIL = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 P1, P2, P3 = photo_id(201), photo_id(202), photo_id(203)
 INGEST = "http://127.0.0.1:8080"
-
-
-@pytest.fixture
-async def status(
-    amqp_url: str, namespace: str, database: infra.TestDatabase, tmp_path: Path
-) -> AsyncIterator[RunningStatus]:
-    async with running_status(
-        amqp_url=amqp_url,
-        namespace=namespace,
-        dsn=database.dsn,
-        blob_dir=tmp_path / "blobs",
-        publishers=("imgur", "flickr"),
-    ) as running:
-        yield running
 
 
 def _received(job: str, item: str, photo: str, t: float, options: ItemOptions) -> PhotoReceived:
