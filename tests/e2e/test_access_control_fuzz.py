@@ -23,12 +23,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 from photobus_common.auth import hash_key
-from photobus_common.blobs import LocalBlobStore, rendition_key
 from photobus_common.events import DESTINATIONS
 from photobus_ingest.app import create_app as create_ingest
 from photobus_ingest.config import IngestSettings
 from photobus_status.app import create_app as create_status
 from photobus_status.config import StatusSettings
+from photobus_thumbnailer.app import create_app as create_thumbnailer
+from photobus_thumbnailer.config import ThumbnailerSettings
 
 from tests.support import infra
 from tests.support.client import CORPUS, form_with_files
@@ -51,7 +52,6 @@ BOB = {"Authorization": f"Bearer {BOB_KEY}"}
 class KeyedApis:
     ingest: str
     status: str
-    blobs: LocalBlobStore
 
 
 async def serve(app: web.Application) -> AsyncIterator[str]:
@@ -94,9 +94,12 @@ async def apis(
     }
     ingest = create_ingest(IngestSettings(**common), fetch_worker=False)
     status = create_status(StatusSettings(**common, database_url=database.dsn))
+    # The real thumbnailer, so the rendition routes have renditions to guard.
+    thumbnailer = create_thumbnailer(ThumbnailerSettings(**common, workers=1))
     async for ingest_url in serve(ingest):
         async for status_url in serve(status):
-            yield KeyedApis(ingest_url, status_url, LocalBlobStore(tmp_path))
+            async for _ in serve(thumbnailer):
+                yield KeyedApis(ingest_url, status_url)
 
 
 async def schemathesis(document: Path, url: str, key: str) -> tuple[int, str]:
@@ -131,15 +134,11 @@ async def alices_job(apis: KeyedApis) -> tuple[str, str]:
     reply = json.loads(body)
     job_id, photo_id = reply["job_id"], reply["items"][0]["photo_id"]
 
-    async def seen() -> bool:
-        code, _ = await request("GET", f"{apis.status}/v1/photos/{photo_id}", ALICE)
-        return code == 200
+    async def thumbnailed() -> bool:
+        code, body = await request("GET", f"{apis.status}/v1/photos/{photo_id}", ALICE)
+        return code == 200 and "thumb" in json.loads(body)["thumbnails"]
 
-    await until(seen, what="alice's photo in the job view")
-    await apis.blobs.start()
-    await apis.blobs.put_bytes(
-        rendition_key(photo_id, "thumb", "webp"), b"RIFF\0\0\0\0WEBPVP8 ", content_type="image/webp"
-    )
+    await until(thumbnailed, what="alice's photo and its renditions in the job view")
     return job_id, photo_id
 
 

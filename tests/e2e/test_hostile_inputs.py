@@ -2,7 +2,7 @@
 
 Hostile items travel in one job beside good photos; the job ends `partial`, every
 hostile item with a clear reason, every good one completed with its thumbnails. The
-served renditions of a JPEG with a ZIP appended are re-encoded WebP without the ZIP;
+served renditions of a JPEG with a ZIP appended are re-encoded (JPEG, WebP) without the ZIP;
 the original is stored byte-exact but no route serves it. Names are shown escaped.
 """
 
@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 from photobus_common.events import ItemOptions
 from photobus_common.publishing.prepare import prepare
+from PIL import Image
 from yarl import URL
 
 from tests.fuzz import hostile_files
@@ -87,12 +88,14 @@ async def test_a_jpeg_with_a_zip_is_only_ever_served_re_encoded(
     job = await wait_job(http, pipeline.url("status"), reply["job_id"])
     assert job["status"] == "completed", job
     status = pipeline.url("status")
-    for name in ("thumb", "preview"):
+    for name, image_format in (("thumb", "WEBP"), ("preview", "JPEG")):
         async with http.get(f"{status}/v1/photos/{photo_id}/renditions/{name}") as r:
             assert r.status == 200
-            assert r.headers["Content-Type"] == "image/webp"
+            assert r.headers["Content-Type"] == f"image/{image_format.lower()}"
             served = await r.read()
-        assert served[:4] == b"RIFF" and served[8:12] == b"WEBP"
+        with Image.open(io.BytesIO(served)) as image:
+            assert image.format == image_format
+            image.load()
         assert MARKER not in served
         assert b"PK\x03\x04" not in served
     # The original is kept, byte-exact, in the blob store, and no route serves it.

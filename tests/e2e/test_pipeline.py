@@ -23,6 +23,9 @@ from tests.support.stack import Stack
 pytestmark = pytest.mark.e2e
 
 
+RENDITION_TYPES = {"thumb": "image/webp", "preview": "image/jpeg"}
+
+
 def is_webp(data: bytes) -> bool:
     return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
 
@@ -30,7 +33,10 @@ def is_webp(data: bytes) -> bool:
 def riff_chunks(data: bytes) -> list[bytes]:
     chunks, offset = [], 12
     while offset + 8 <= len(data):
-        name, size = data[offset : offset + 4], struct.unpack("<I", data[offset + 4 : offset + 8])[0]
+        name, size = (
+            data[offset : offset + 4],
+            struct.unpack("<I", data[offset + 4 : offset + 8])[0],
+        )
         chunks.append(name)
         offset += 8 + size + (size & 1)
     return chunks
@@ -39,7 +45,7 @@ def riff_chunks(data: bytes) -> list[bytes]:
 async def rendition(http: aiohttp.ClientSession, stack: Stack, photo_id: str, name: str) -> bytes:
     async with http.get(f"{stack.url('status')}/v1/photos/{photo_id}/renditions/{name}") as r:
         assert r.status == 200, await r.text()
-        assert r.headers["Content-Type"] == "image/webp"
+        assert r.headers["Content-Type"] == RENDITION_TYPES[name]
         return await r.read()
 
 
@@ -55,9 +61,17 @@ def items_by_name(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["filename"]: item for item in job["items"]}
 
 
-async def test_orientation_corpus_gives_upright_webp_thumbnails_without_exif(pipeline: Stack, http: aiohttp.ClientSession) -> None:
+async def test_orientation_corpus_gives_upright_webp_thumbnails_without_exif(
+    pipeline: Stack, http: aiohttp.ClientSession
+) -> None:
     files = sorted((CORPUS / "orientation").glob("*.jpg"))
-    reply = await upload(http, pipeline.url("ingest"), [(f.name, f.read_bytes()) for f in files], title="orientation", tags="corpus,orientation")
+    reply = await upload(
+        http,
+        pipeline.url("ingest"),
+        [(f.name, f.read_bytes()) for f in files],
+        title="orientation",
+        tags="corpus,orientation",
+    )
     job = await wait_job(http, pipeline.url("status"), reply["job_id"])
     assert job["status"] == "completed", job
     items = items_by_name(job)
@@ -82,7 +96,9 @@ async def test_orientation_corpus_gives_upright_webp_thumbnails_without_exif(pip
             assert difference(thumb.transpose(Image.Transpose.ROTATE_180), upright) > 25
 
 
-async def test_gps_photos_thumbnails_carry_no_location(pipeline: Stack, http: aiohttp.ClientSession) -> None:
+async def test_gps_photos_thumbnails_carry_no_location(
+    pipeline: Stack, http: aiohttp.ClientSession
+) -> None:
     files = sorted((CORPUS / "gps").glob("*.jpg"))
     for f in files:  # the originals do carry GPS
         with Image.open(f) as original:
@@ -100,13 +116,22 @@ async def test_gps_photos_thumbnails_carry_no_location(pipeline: Stack, http: ai
 
 def png_header_claiming(width: int, height: int) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
-async def test_bad_items_get_clear_reasons_and_never_sink_the_others(pipeline: Stack, http: aiohttp.ClientSession) -> None:
+async def test_bad_items_get_clear_reasons_and_never_sink_the_others(
+    pipeline: Stack, http: aiohttp.ClientSession
+) -> None:
     good = CORPUS / "camera" / "Canon_40D.jpg"
     files = [
         ("notes.txt", b"this is not a photo\n" * 10),
@@ -186,11 +211,17 @@ async def remote() -> Any:
     await server.stop()
 
 
-async def test_seed_curl_examples_work(pipeline: Stack, http: aiohttp.ClientSession, remote: RemoteServer) -> None:
+async def test_seed_curl_examples_work(
+    pipeline: Stack, http: aiohttp.ClientSession, remote: RemoteServer
+) -> None:
     good = f"http://127.0.0.2:{remote.remote_port}/photo.jpg"
     bad = f"http://127.0.0.2:{remote.remote_port}/missing.jpg"
     # curl -X POST -H "Content-Type: application/json" -d '{"urls" : [...]}' .../v1/images/upload
-    async with http.post(f"{pipeline.url('ingest')}/v1/images/upload", data=f'{{"urls" : ["{good}", "{bad}"]}}', headers={"Content-Type": "application/json"}) as r:
+    async with http.post(
+        f"{pipeline.url('ingest')}/v1/images/upload",
+        data=f'{{"urls" : ["{good}", "{bad}"]}}',
+        headers={"Content-Type": "application/json"},
+    ) as r:
         body = await r.json()
         assert set(body) == {"job_id"}, body
     await wait_job(http, pipeline.url("status"), body["job_id"])
@@ -205,7 +236,11 @@ async def test_seed_curl_examples_work(pipeline: Stack, http: aiohttp.ClientSess
     assert seed["finished"] is not None
     # curl -X POST -F "photo_file=@DSC00647.JPG" -F "tags=vegas,travel" -F "skip=gphotos" .../photos/
     form = aiohttp.FormData()
-    form.add_field("photo_file", io.BytesIO((CORPUS / "camera" / "Kodak_CX7530.jpg").read_bytes()), filename="DSC00647.JPG")
+    form.add_field(
+        "photo_file",
+        io.BytesIO((CORPUS / "camera" / "Kodak_CX7530.jpg").read_bytes()),
+        filename="DSC00647.JPG",
+    )
     form.add_field("tags", "vegas,travel")
     form.add_field("skip", "gphotos")
     async with http.post(f"{pipeline.url('ingest')}/photos/", data=form) as r:
@@ -216,7 +251,9 @@ async def test_seed_curl_examples_work(pipeline: Stack, http: aiohttp.ClientSess
     assert job["options"]["tags"] == ["vegas", "travel"]
     assert "gphotos" not in job["options"]["destinations"]
     # curl -H "Accept: application/json" .../v1/images
-    async with http.get(f"{pipeline.url('status')}/v1/images", headers={"Accept": "application/json"}) as r:
+    async with http.get(
+        f"{pipeline.url('status')}/v1/images", headers={"Accept": "application/json"}
+    ) as r:
         assert r.status == 200
         assert isinstance((await r.json())["images"], list)
 
@@ -233,7 +270,9 @@ async def test_seed_curl_examples_work(pipeline: Stack, http: aiohttp.ClientSess
         "http://127.0.0.2:{remote}/redirect",
     ],
 )
-async def test_urls_into_private_addresses_are_blocked(pipeline: Stack, http: aiohttp.ClientSession, remote: RemoteServer, url: str) -> None:
+async def test_urls_into_private_addresses_are_blocked(
+    pipeline: Stack, http: aiohttp.ClientSession, remote: RemoteServer, url: str
+) -> None:
     target = url.format(local=remote.local_port, remote=remote.remote_port)
     async with http.post(f"{pipeline.url('ingest')}/v1/jobs", json={"urls": [target]}) as r:
         assert r.status == 202, await r.text()
@@ -244,7 +283,9 @@ async def test_urls_into_private_addresses_are_blocked(pipeline: Stack, http: ai
     assert remote.local_hits == 0
 
 
-async def test_thumbnailer_killed_mid_work_loses_nothing(pipeline: Stack, http: aiohttp.ClientSession) -> None:
+async def test_thumbnailer_killed_mid_work_loses_nothing(
+    pipeline: Stack, http: aiohttp.ClientSession
+) -> None:
     photos = [(f"frame_{i}.jpg", _photo(i)) for i in range(24)]
     reply = await upload(http, pipeline.url("ingest"), photos)
     # Kill it once it is part-way through: it holds unacked messages at that moment.
@@ -259,7 +300,13 @@ async def test_thumbnailer_killed_mid_work_loses_nothing(pipeline: Stack, http: 
 def _photo(seed: int, size: tuple[int, int] = (3000, 2000)) -> bytes:
     """A distinct photo-like JPEG, big enough that decoding takes a while."""
     image = Image.radial_gradient("L").resize(size).convert("RGB")
-    image = Image.merge("RGB", [c.point(lambda v, s=seed, k=k: (v * (k + 1) + s * 7) % 256) for k, c in enumerate(image.split())])
+    image = Image.merge(
+        "RGB",
+        [
+            c.point(lambda v, s=seed, k=k: (v * (k + 1) + s * 7) % 256)
+            for k, c in enumerate(image.split())
+        ],
+    )
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90)
     return out.getvalue()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
+from photobus_common.blobs import rendition_key
 from photobus_common.events import (
     Event,
     FetchRequested,
@@ -79,13 +80,21 @@ def rejected(job: str, item: str, t: float) -> PhotoRejected:
 
 
 def thumbnailed(photo: str, t: float, job: str | None = None) -> ThumbnailCreated:
-    rendition = RenditionInfo(
-        name="small", key=f"renditions/{photo}/small.webp", width=320, height=240,
-        format="webp", bytes=100,
-    )  # fmt: skip
+    # As the thumbnailer makes them: a JPEG preview and a WebP thumb.
+    renditions = tuple(
+        RenditionInfo(
+            name=name,
+            key=rendition_key(photo, name, fmt),
+            width=width,
+            height=width * 3 // 4,
+            format=fmt,
+            bytes=100,
+        )
+        for name, fmt, width in (("preview", "jpeg", 800), ("thumb", "webp", 256))
+    )
     return ThumbnailCreated(
         producer="thumbnailer", job_id=job, occurred_at=at(t), photo_id=photo,
-        renditions=(rendition,), metadata=ImageMetadata(width=800, height=600),
+        renditions=renditions, metadata=ImageMetadata(width=800, height=600),
     )  # fmt: skip
 
 

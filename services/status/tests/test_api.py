@@ -70,7 +70,7 @@ async def test_a_job_history_folds_into_the_job_view(status: RunningStatus) -> N
     assert items["a"]["destinations"]["flickr"]["state"] == "skipped"
     assert items["b"]["state"] == "partial"
     assert items["b"]["destinations"]["imgur"]["state"] == "failed"
-    assert items["a"]["thumbnails"]["small"]["url"] == f"/v1/photos/{P1}/renditions/small"
+    assert items["a"]["thumbnails"]["thumb"]["url"] == f"/v1/photos/{P1}/renditions/thumb"
 
 
 async def test_destinations_stay_pending_while_publishers_are_silent(
@@ -129,7 +129,7 @@ async def test_photos_are_listed_newest_first_with_a_cursor(status: RunningStatu
 
     photo = await (await status.client.get(f"/v1/photos/{P1}")).json()
     assert photo["destinations"]["imgur"]["state"] == "published"
-    assert photo["thumbnails"]["small"]["url"] == f"/v1/photos/{P1}/renditions/small"
+    assert photo["thumbnails"]["thumb"]["url"] == f"/v1/photos/{P1}/renditions/thumb"
 
     for query in ("limit=0", "limit=abc", "cursor=garbage!"):
         response = await status.client.get(f"/v1/photos?{query}")
@@ -155,6 +155,9 @@ async def test_seed_routes_keep_their_shapes(status: RunningStatus) -> None:
 
 
 async def test_renditions_stream_with_immutable_caching(status: RunningStatus) -> None:
+    job = new_job()
+    await status.broker.publish(*job_history(job))
+    await status.job_when(job, is_terminal)  # the view knows both photos' renditions
     data = b"RIFF\x00\x00\x00\x00WEBPVP8 fake"
     await status.blobs.put_bytes(
         rendition_key(P1, "thumb", "webp"), data, content_type="image/webp"
@@ -170,8 +173,16 @@ async def test_renditions_stream_with_immutable_caching(status: RunningStatus) -
     etag = response.headers["ETag"]
     again = await status.client.get(url, headers={"If-None-Match": etag})
     assert again.status == 304
+    # The format is the one the thumbnailer reported: the preview is a JPEG.
+    jpeg = b"\xff\xd8\xff\xe0 fake preview"
+    await status.blobs.put_bytes(
+        rendition_key(P1, "preview", "jpeg"), jpeg, content_type="image/jpeg"
+    )
+    preview = await status.client.get(f"/v1/photos/{P1}/renditions/preview")
+    assert preview.status == 200 and await preview.read() == jpeg
+    assert preview.headers["Content-Type"] == "image/jpeg"
     for missing in (
-        f"/v1/photos/{P1}/renditions/preview",
+        f"/v1/photos/{P2}/renditions/preview",
         f"/v1/photos/{P1}/renditions/original",
         f"/v1/photos/{P1.upper()}/renditions/thumb",
         "/v1/photos/..%2F..%2Fetc/renditions/thumb",

@@ -73,7 +73,10 @@ async def test_get_job_renders_items_in_declared_order(pool: asyncpg.Pool) -> No
     assert [i.item_id for i in job.items] == ["i0", "i1", "i2", "i3", "u"]
     first = job.items[0]
     assert first.photo_id == PHOTOS[0]
-    assert first.thumbnails["small"].format == "webp"
+    assert {n: t.format for n, t in first.thumbnails.items()} == {
+        "preview": "jpeg",
+        "thumb": "webp",
+    }
     assert first.metadata is not None
     assert first.destinations["imgur"].url == f"https://imgur.example/{PHOTOS[0][:6]}"
     assert first.destinations["flickr"].state == "skipped"

@@ -1,4 +1,4 @@
-"""Test helpers for the imaging core: the shared corpus, WebP chunk parsing, crafted files."""
+"""Test helpers for the imaging core: the shared corpus, WebP and JPEG parsing, crafted files."""
 
 from __future__ import annotations
 
@@ -37,6 +37,59 @@ def riff_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
         pos += 8 + size + (size & 1)  # chunks are padded to an even size
     assert pos == len(data)
     return chunks
+
+
+def jpeg_segments(data: bytes) -> list[tuple[int, bytes]]:
+    """The (marker, payload) segments of a JPEG up to its first scan; fails on anything else."""
+    assert data[:2] == b"\xff\xd8", data[:16]
+    segments, pos = [], 2
+    while True:
+        assert data[pos] == 0xFF, (pos, data[pos : pos + 4])
+        marker = data[pos + 1]
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        segments.append((marker, data[pos + 4 : pos + 2 + length]))
+        if marker == 0xDA:  # start of scan: entropy-coded data follows
+            return segments
+        pos += 2 + length
+
+
+def carried_metadata(data: bytes) -> set[str]:
+    """Which of icc, exif, xmp, comment and animation a WebP or JPEG rendition carries."""
+    found = set()
+    if data[:4] == b"RIFF":
+        chunks = riff_chunks(data)
+        kinds = {fourcc for fourcc, _ in chunks}
+        assert kinds <= {
+            b"VP8 ",
+            b"VP8L",
+            b"VP8X",
+            b"ALPH",
+            b"ICCP",
+            b"EXIF",
+            b"XMP ",
+            b"ANIM",
+            b"ANMF",
+        }
+        flags = chunks[0][1][0] if chunks[0][0] == b"VP8X" else 0
+        for flag, chunk, name in (
+            (VP8X_ICC, b"ICCP", "icc"),
+            (VP8X_EXIF, b"EXIF", "exif"),
+            (VP8X_XMP, b"XMP ", "xmp"),
+            (VP8X_ANIMATION, b"ANIM", "animation"),
+        ):
+            if flags & flag or chunk in kinds:
+                found.add(name)
+        return found
+    for marker, payload in jpeg_segments(data):
+        if marker == 0xE1:
+            found.add("xmp" if payload.startswith(b"http://ns.adobe.com/xap") else "exif")
+        elif marker == 0xE2 and payload.startswith(b"ICC_PROFILE"):
+            found.add("icc")
+        elif marker == 0xFE:
+            found.add("comment")
+        elif 0xE3 <= marker <= 0xEF:
+            found.add(f"APP{marker - 0xE0}")
+    return found
 
 
 def decode(data: bytes) -> Image.Image:

@@ -35,7 +35,7 @@ async def test_a_bomb_past_the_pixel_budget_fails_on_the_memory_limit(
     unbudgeted_pool: RenderPool,
 ) -> None:
     good = await unbudgeted_pool.render(hostile_files.good_jpeg())  # the pool works at this limit
-    assert [r.format for r in good.renditions] == ["webp", "webp"]
+    assert [r.format for r in good.renditions] == ["jpeg", "webp"]
     with pytest.raises(ImagingError) as caught:
         await unbudgeted_pool.render(hostile_files.png_zero_bomb())
     assert caught.value.reason == "too_many_pixels"
@@ -97,9 +97,9 @@ def test_a_jpeg_with_a_zip_appended_gives_renditions_without_the_zip() -> None:
     polyglot = hostile_files.jpeg_with_zip(marker)
     result = make_renditions(polyglot)
     for rendition in result.renditions:
-        assert rendition.data[:4] == b"RIFF" and rendition.data[8:12] == b"WEBP"
         assert marker not in rendition.data
         assert b"PK\x03\x04" not in rendition.data
         assert b"<script>" not in rendition.data
         with Image.open(io.BytesIO(rendition.data)) as im:
-            assert im.format == "WEBP"
+            assert im.format == rendition.format.upper()
+            im.load()

@@ -189,14 +189,22 @@ def _photo_doc(row: asyncpg.Record, owner: str | None) -> PhotoDoc:
     )
 
 
-async def photo_visible(pool: asyncpg.Pool, photo_id: str, *, owner: str | None) -> bool:
-    """Whether `owner` uploaded this photo (anyone may, without API keys)."""
-    if owner is None:
-        return True
+async def rendition(
+    pool: asyncpg.Pool, photo_id: str, name: str, *, owner: str | None
+) -> RenditionDoc | None:
+    """Where a photo's rendition is stored and in what format, if `owner` may see it.
+
+    The format is whatever the thumbnailer chose when it made the rendition (a JPEG
+    preview, a WebP thumb; older photos may differ), so it is read from the view.
+    """
     found = await pool.fetchval(
-        "SELECT 1 FROM photos WHERE photo_id = $1 AND owners @> ARRAY[$2::text]", photo_id, owner
+        "SELECT doc->'thumbnail'->'renditions'->$2 FROM photos"
+        " WHERE photo_id = $1 AND ($3::text IS NULL OR owners @> ARRAY[$3::text])",
+        photo_id,
+        name,
+        owner,
     )
-    return found is not None
+    return None if found is None else RenditionDoc.model_validate(found)
 
 
 async def get_photo(pool: asyncpg.Pool, photo_id: str, *, owner: str | None) -> PhotoDoc | None:

@@ -52,7 +52,7 @@ class Reply:
     status: int | str
     description: str
     model: type[BaseModel] | None = None
-    media_type: str = "application/json"
+    media_type: str | tuple[str, ...] = "application/json"  # one, or any of several
     schema: JsonSchema | None = None  # for bodies that are not a model (images, streams)
     headers: tuple[str, ...] = ()
 
@@ -163,7 +163,8 @@ def _response(reply: Reply, refs: dict[type[BaseModel], JsonSchema]) -> dict[str
     response: dict[str, Any] = {"description": reply.description}
     schema = refs[reply.model] if reply.model is not None else reply.schema
     if schema is not None:
-        response["content"] = {reply.media_type: {"schema": schema}}
+        types = (reply.media_type,) if isinstance(reply.media_type, str) else reply.media_type
+        response["content"] = {media: {"schema": schema} for media in types}
     if reply.headers:
         response["headers"] = {h: {"schema": {"type": "string"}} for h in reply.headers}
     return response

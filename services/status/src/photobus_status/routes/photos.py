@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from photobus_common.blobs import rendition_key
 from photobus_common.broker import PublishError
 from photobus_common.events import DESTINATIONS, Event, PublishRequested, ThumbnailRequested
 from photobus_common.service import BLOBS, BROKER, PG_POOL
@@ -27,7 +26,6 @@ from photobus_status.routes import (
 
 PRODUCER = "status"
 MAX_PAGE = 200
-RENDITION_FORMAT = ("webp", "image/webp")
 IMMUTABLE = "public, max-age=31536000, immutable"
 PRIVATE = "private, max-age=31536000, immutable"
 
@@ -83,7 +81,7 @@ async def get_photo(request: web.Request) -> web.Response:
 
 @routes.get("/v1/photos/{photo_id}/renditions/{name}")
 async def get_rendition(request: web.Request) -> web.StreamResponse:
-    """A rendition (`thumb` or `preview`, WebP).
+    """A rendition: `thumb` (WebP) or `preview` (JPEG; WebP when the photo is transparent).
 
     Renditions are content-addressed (the photo id is the original's hash): cached forever.
     """
@@ -91,12 +89,11 @@ async def get_rendition(request: web.Request) -> web.StreamResponse:
     if not is_photo_id(photo_id) or name not in RENDITIONS:
         return not_found("rendition")
     owner = owner_of(request)
-    if not await queries.photo_visible(request.app[PG_POOL], photo_id, owner=owner):
+    found = await queries.rendition(request.app[PG_POOL], photo_id, name, owner=owner)
+    if found is None:
         return not_found("rendition")
-    ext, content_type = RENDITION_FORMAT
-    key = rendition_key(photo_id, name, ext)
     blobs = request.app[BLOBS]
-    info = await blobs.stat(key)
+    info = await blobs.stat(found.key)
     if info is None:
         return not_found("rendition")
     etag = f'"{photo_id[:32]}-{name}-{info.size}"'
@@ -104,10 +101,10 @@ async def get_rendition(request: web.Request) -> web.StreamResponse:
     headers = {"Cache-Control": IMMUTABLE if owner is None else PRIVATE, "ETag": etag}
     if etag in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=headers)
-    response = web.StreamResponse(headers={**headers, "Content-Type": content_type})
+    response = web.StreamResponse(headers={**headers, "Content-Type": f"image/{found.format}"})
     response.content_length = info.size
     await response.prepare(request)
-    async for chunk in blobs.stream(key):
+    async for chunk in blobs.stream(found.key):
         await response.write(chunk)
     await response.write_eof()
     return response
