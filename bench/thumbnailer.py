@@ -1,13 +1,15 @@
 """Thumbnailer speed on one core: photobus `make_renditions` against plain Pillow and the floor.
 
-Contenders, each making a 1440 px preview and a 256 px thumbnail as WebP with the
-same encoder settings (except the floor, which only decodes):
-  photobus       make_renditions: draft decode, resize, ICC, orientation, two WebPs
-  pillow-plain   full decode, exif_transpose, Image.thumbnail() per size, two WebPs
+Contenders, each making a 1440 px preview (JPEG) and a 256 px thumbnail (WebP) with
+the same encoder settings (except the floor, which only decodes):
+  photobus       make_renditions: draft decode, resize, ICC, orientation, JPEG + WebP
+  pillow-plain   full decode, exif_transpose, Image.thumbnail() per size, JPEG + WebP
   jpeg-1/8       libjpeg-turbo decoding at 1/8 scale, nothing else: no pipeline beats it
-  pyvips         thumbnail_buffer + webpsave, when pyvips is installed (not a dependency)
+  pyvips         thumbnail_buffer + jpegsave/webpsave, when pyvips is installed (not a dependency)
 Photos: generated 12 and 24 MP JPEGs (bench/images.py) and the corpus camera and HEIC photos.
-Wall time includes waiting for the CPU on a busy machine; compare CPU time.
+Everything runs under the malloc settings the render pool's workers get (pool.MALLOC_TUNING),
+in a child process when this one was started without them. Wall time includes waiting for
+the CPU on a busy machine; compare CPU time.
 
     uv run python -m bench.thumbnailer [--min-seconds 1.0]
 """
@@ -17,20 +19,26 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from photobus_thumbnailer.imaging import (
+    JPEG_QUALITY,
     RENDITION_SIZES,
+    RENDITIONS,
     WEBP_METHOD,
     WEBP_QUALITY,
     make_renditions,
     register_heif,
 )
+from photobus_thumbnailer.pool import MALLOC_TUNING
 from PIL import Image, ImageOps
 
 from bench.images import IMAGES, jpeg
@@ -64,9 +72,12 @@ def photobus(data: bytes) -> object:
     return make_renditions(data)
 
 
-def _webp(im: Image.Image) -> bytes:
+def _encoded(image_format: str, im: Image.Image) -> bytes:
     out = io.BytesIO()
-    im.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+    if image_format == "JPEG":
+        im.save(out, "JPEG", quality=JPEG_QUALITY)
+    else:
+        im.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
     return out.getvalue()
 
 
@@ -75,10 +86,10 @@ def pillow_plain(data: bytes) -> object:
         im.load()  # decoded in full: thumbnail() can no longer use draft
         upright = ImageOps.exif_transpose(im)
         outputs = []
-        for long_edge in RENDITION_SIZES.values():
+        for spec in RENDITIONS.values():
             copy = upright.copy()
-            copy.thumbnail((long_edge, long_edge))
-            outputs.append(_webp(copy.convert("RGB")))
+            copy.thumbnail((spec.long_edge, spec.long_edge))
+            outputs.append(_encoded(spec.format, copy.convert("RGB")))
         return outputs
 
 
@@ -109,8 +120,8 @@ def _pyvips() -> Contender | None:
         preview = pyvips.Image.thumbnail_buffer(data, preview_edge).copy_memory()
         thumb = preview.thumbnail_image(thumb_edge)
         return [
-            image.webpsave_buffer(Q=WEBP_QUALITY, effort=WEBP_METHOD, strip=True)
-            for image in (preview, thumb)
+            preview.jpegsave_buffer(Q=JPEG_QUALITY, strip=True),
+            thumb.webpsave_buffer(Q=WEBP_QUALITY, effort=WEBP_METHOD, strip=True),
         ]
 
     return vips
@@ -164,34 +175,49 @@ def measure(contender: Contender, photos: list[bytes], min_seconds: float) -> Ti
     )
 
 
-def webp_methods(min_seconds: float) -> dict[str, object]:
-    """Why WEBP_METHOD: encode time and size of a 24 MP photo's preview per method."""
+def encoders(min_seconds: float) -> dict[str, object]:
+    """Why the preview is a JPEG: encode time and size of a 24 MP photo's 1440 px preview
+    as JPEG at three qualities and as WebP at every method (effort)."""
     preview = next(r for r in make_renditions(jpeg(IMAGES[2])).renditions if r.name == "preview")
     with Image.open(io.BytesIO(preview.data)) as im:
         image = im.convert("RGB")
+    settings: dict[str, tuple[str, dict[str, int]]] = {
+        f"jpeg q{q}": ("JPEG", {"quality": q}) for q in (75, 80, 85)
+    }
+    settings |= {
+        f"webp q{WEBP_QUALITY} method {m}": ("WEBP", {"quality": WEBP_QUALITY, "method": m})
+        for m in range(7)
+    }
     rows: dict[str, object] = {}
-    for method in range(7):
+    for label, (image_format, options) in settings.items():
 
-        def encode(_: bytes, method: int = method) -> object:
+        def encode(
+            _: bytes, image_format: str = image_format, options: dict[str, int] = options
+        ) -> object:
             out = io.BytesIO()
-            image.save(out, "WEBP", quality=WEBP_QUALITY, method=method)
+            image.save(out, image_format, **options)
             return out.tell()
 
         timing = measure(encode, [b""], min_seconds / 4)
         size = encode(b"")
         assert isinstance(size, int)
-        rows[f"method {method}"] = {"cpu_ms": round(timing.cpu_seconds * 1000, 1), "bytes": size}
+        rows[label] = {"cpu_ms": round(timing.cpu_seconds * 1000, 1), "bytes": size}
     return rows
 
 
 def run(min_seconds: float = 1.0) -> dict[str, object]:
+    if any(os.environ.get(name) != value for name, value in MALLOC_TUNING.items()):
+        return _run_in_tuned_child(min_seconds)
     register_heif()
     contenders: dict[str, Contender] = {
         "photobus": photobus,
         "pillow-plain": pillow_plain,
         "jpeg-1/8": jpeg_eighth,
     }
-    notes = [f"one process, one core; WebP quality {WEBP_QUALITY}, method {WEBP_METHOD}"]
+    notes = [
+        f"one process, one core, malloc tuned as the render pool's workers; preview JPEG "
+        f"q{JPEG_QUALITY}, thumb WebP q{WEBP_QUALITY} method {WEBP_METHOD}"
+    ]
     vips = _pyvips()
     if vips is None:
         notes.append("pyvips not installed: skipped")
@@ -228,8 +254,18 @@ def run(min_seconds: float = 1.0) -> dict[str, object]:
         "notes": notes,
         "sets": sets,
         "targets": targets(sets),
-        "webp_methods": webp_methods(min_seconds),
+        "preview_encoders": encoders(min_seconds),
     }
+
+
+def _run_in_tuned_child(min_seconds: float) -> dict[str, object]:
+    """glibc reads its malloc settings at start-up: measure in a child that has them."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = [sys.executable, "-m", "bench.thumbnailer", "--min-seconds", str(min_seconds)]
+        command += ["--json", out.name]
+        subprocess.run(command, env={**os.environ, **MALLOC_TUNING}, check=True)  # noqa: S603
+        results: dict[str, object] = json.loads(Path(out.name).read_text())
+        return results
 
 
 def targets(sets: dict[str, dict[str, object]]) -> dict[str, object]:
@@ -270,11 +306,11 @@ def print_table(results: dict[str, object]) -> None:
                 f"{row['wall_ms_per_photo']:>8} {row['photos_per_s']:>8} {row['mp_per_s']:>7} "
                 f"{row['cpu_vs_photobus']:>9}"
             )
-    print("\nWebP encoding of a 1440 px preview, quality", WEBP_QUALITY)
-    methods = results["webp_methods"]
+    print("\nencoding a 24 MP photo's 1440 px preview")
+    methods = results["preview_encoders"]
     assert isinstance(methods, dict)
     for method, row in methods.items():
-        print(f"  {method}: {row['cpu_ms']:>6} ms  {row['bytes']:>8} bytes")
+        print(f"  {method:<22} {row['cpu_ms']:>6} ms  {row['bytes']:>8} bytes")
     print("\ntargets (photobus CPU time over the other's, worst 24 MP photo)")
     goals = results["targets"]
     assert isinstance(goals, dict)
@@ -289,8 +325,13 @@ def print_table(results: dict[str, object]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--min-seconds", type=float, default=1.0, help="CPU time per measurement")
+    parser.add_argument("--json", type=Path, help="write the results here instead of a table")
     args = parser.parse_args()
-    print_table(run(args.min_seconds))
+    results = run(args.min_seconds)
+    if args.json:
+        args.json.write_text(json.dumps(results))
+    else:
+        print_table(results)
 
 
 if __name__ == "__main__":
