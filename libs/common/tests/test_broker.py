@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import aio_pika
 import pytest
@@ -171,3 +172,97 @@ def test_retry_delay_grows_and_honours_retry_after() -> None:
         queue="q", attempt=4, max_attempts=4, redelivered=False, retry_delays=(1, 5, 30)
     )
     assert last.is_last_attempt and last.retry_delay() is None
+
+
+# -- consuming in batches -----------------------------------------------------------
+
+
+async def _left_in_queue(amqp_url: str, namespace: str) -> int:
+    """Messages ready in the worker's queue (unacked ones come back once their consumer's
+    connection is closed)."""
+    conn = await aio_pika.connect(amqp_url)
+    async with conn:
+        ch = await conn.channel()
+        queue = await ch.declare_queue(f"{namespace}.worker", passive=True)
+        return queue.declaration_result.message_count or 0
+
+
+async def test_batches_are_handled_and_acked_once(amqp_url: str, namespace: str) -> None:
+    seen: list[str] = []
+    sizes: list[int] = []
+
+    async def handler(events: Sequence[Event]) -> list[Exception | None]:
+        sizes.append(len(events))
+        seen.extend(e.photo_id for e in events if isinstance(e, ThumbnailRequested))
+        return [None] * len(events)
+
+    broker = await _broker(amqp_url, namespace)
+    try:
+        await broker.consume_batches(SPEC, handler, max_size=8, max_wait=0.05, prefetch=32)
+        await broker.publish(*(_event(f"p{n}") for n in range(30)))
+        await _poll(lambda: len(seen) == 30)
+    finally:
+        await broker.close()
+    try:
+        assert sorted(seen) == sorted(f"p{n}" for n in range(30))
+        assert len(sizes) < 30  # delivered together, handled together
+        assert await _left_in_queue(amqp_url, namespace) == 0  # none left unacked
+    finally:
+        await _delete_queues(amqp_url, namespace)
+
+
+async def test_a_failed_event_of_a_batch_is_retried_alone(amqp_url: str, namespace: str) -> None:
+    seen: list[str] = []
+
+    async def handler(events: Sequence[Event]) -> list[Exception | None]:
+        photos = [e.photo_id for e in events if isinstance(e, ThumbnailRequested)]
+        first_sight = [p == "b" and "b" not in seen for p in photos]
+        seen.extend(photos)
+        return [RetryLater("not yet") if f else None for f in first_sight]
+
+    broker = await _broker(amqp_url, namespace)
+    try:
+        await broker.consume_batches(SPEC, handler, max_wait=0.05)
+        await broker.publish(_event("a"), _event("b"), _event("c"))
+        await _poll(lambda: seen.count("b") == 2)  # again, after the first tier's delay
+    finally:
+        await broker.close()
+    try:
+        assert sorted(seen) == ["a", "b", "b", "c"]
+        assert await _left_in_queue(amqp_url, namespace) == 0
+    finally:
+        await _delete_queues(amqp_url, namespace)
+
+
+async def test_poison_in_a_batch_is_dead_lettered(amqp_url: str, namespace: str) -> None:
+    seen: list[str] = []
+
+    async def handler(events: Sequence[Event]) -> list[Exception | None]:
+        seen.extend(e.photo_id for e in events if isinstance(e, ThumbnailRequested))
+        bad = [isinstance(e, ThumbnailRequested) and e.photo_id == "bad" for e in events]
+        return [Reject("never") if b else None for b in bad]
+
+    broker = await _broker(amqp_url, namespace)
+    try:
+        await broker.consume_batches(SPEC, handler, max_wait=0.05)
+        conn = await aio_pika.connect(amqp_url)
+        async with conn:
+            ch = await conn.channel()
+            ex = await ch.get_exchange(f"{namespace}.events")
+            await ex.publish(aio_pika.Message(b"{not json"), "thumbnail.requested")
+            await broker.publish(_event("ok"), _event("bad"))
+            dlq = await ch.declare_queue(dlq_name(namespace, "worker"), passive=True)
+            reasons: list[str] = []
+            async with asyncio.timeout(10):
+                while len(reasons) < 2:
+                    msg = await dlq.get(fail=False)
+                    if msg is None:
+                        await asyncio.sleep(0.05)
+                        continue
+                    reasons.append(str(msg.headers["x-photobus-reason"]))
+                    await msg.ack()
+        assert sorted(r.split(":")[0] for r in reasons) == ["invalid message", "never"]
+        assert sorted(seen) == ["bad", "ok"]
+    finally:
+        await broker.close()
+        await _delete_queues(amqp_url, namespace)

@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Sequence
 
 import asyncpg
-import pytest
-from photobus_common.broker import Delivery, RetryLater
+from photobus_common.broker import RetryLater
 from photobus_common.events import Event
 from photobus_status.consumer import BatchFolder
 from prometheus_client.parser import text_string_to_metric_families
@@ -29,10 +28,6 @@ from services.status.tests.histories import (
 )
 from services.status.tests.status_harness import RunningStatus, poll
 from tests.support import infra
-
-DELIVERY = Delivery(
-    queue="q", attempt=1, max_attempts=4, redelivered=False, retry_delays=(1.0, 5.0, 30.0)
-)
 
 
 class RecordingSink:
@@ -58,51 +53,35 @@ def some_events(n: int) -> list[Event]:
     return [rejected(f"job-{i}", "a", i) for i in range(n)]
 
 
-async def test_events_delivered_together_commit_in_one_transaction() -> None:
+async def test_a_batch_commits_in_one_transaction_then_is_announced() -> None:
     sink = RecordingSink()
     announced: list[list[str]] = []
 
     async def on_commit(job_ids: list[str]) -> None:
         announced.append(job_ids)
 
-    folder = BatchFolder(sink, on_commit=on_commit, max_wait=0.05)
+    folder = BatchFolder(sink, on_commit=on_commit)
     events = some_events(10)
 
-    await asyncio.gather(*(folder.handle(e, DELIVERY) for e in events))
+    assert await folder.fold(events) == [None] * 10
 
     assert sink.transactions == [events]
     assert announced == [sorted(f"job-{i}" for i in range(10))]
 
 
-async def test_a_full_batch_commits_without_waiting() -> None:
-    sink = RecordingSink()
-    folder = BatchFolder(sink, max_size=4, max_wait=3600)
-    events = some_events(8)
-
-    async with asyncio.timeout(5):
-        await asyncio.gather(*(folder.handle(e, DELIVERY) for e in events))
-
-    assert sink.transactions == [events[:4], events[4:]]
-
-
 async def test_a_redelivered_copy_in_the_same_batch_is_applied_once() -> None:
     sink = RecordingSink()
-    folder = BatchFolder(sink, max_wait=0.05)
     event = some_events(1)[0]
 
-    await asyncio.gather(folder.handle(event, DELIVERY), folder.handle(event, DELIVERY))
+    assert await BatchFolder(sink).fold([event, event]) == [None, None]
 
     assert sink.transactions == [[event]]
 
 
 async def test_a_database_outage_retries_every_event_of_the_batch_at_once() -> None:
-    events = some_events(3)
     sink = RecordingSink(down=True)
-    folder = BatchFolder(sink, max_wait=0.05)
 
-    outcomes = await asyncio.gather(
-        *(folder.handle(e, DELIVERY) for e in events), return_exceptions=True
-    )
+    outcomes = await BatchFolder(sink).fold(some_events(3))
 
     assert all(isinstance(o, RetryLater) for o in outcomes)
     assert sink.attempts == 1  # not once more per event: they would all fail alike
@@ -111,13 +90,11 @@ async def test_a_database_outage_retries_every_event_of_the_batch_at_once() -> N
 async def test_one_refused_event_does_not_hold_back_the_others() -> None:
     events = some_events(4)
     sink = RecordingSink(refuse={events[2].event_id})
-    folder = BatchFolder(sink, max_wait=0.05)
 
-    outcomes = await asyncio.gather(
-        *(folder.handle(e, DELIVERY) for e in events), return_exceptions=True
-    )
+    outcomes = await BatchFolder(sink).fold(events)
 
     assert [isinstance(o, RetryLater) for o in outcomes] == [False, False, True, False]
+    assert outcomes[:2] == [None, None] and outcomes[3] is None
     assert sink.transactions == [[events[0]], [events[1]], [events[3]]]
 
 
@@ -127,10 +104,11 @@ async def test_a_hung_database_gives_the_messages_back_for_retry() -> None:
             await asyncio.Event().wait()
             return []
 
-    folder = BatchFolder(HungSink(), max_wait=0.01, commit_timeout=0.1)
+    folder = BatchFolder(HungSink(), commit_timeout=0.1)
 
-    with pytest.raises(RetryLater):
-        await folder.handle(some_events(1)[0], DELIVERY)
+    outcomes = await folder.fold(some_events(1))
+
+    assert isinstance(outcomes[0], RetryLater)
 
 
 # -- through the real broker --------------------------------------------------------

@@ -11,6 +11,8 @@ outcome decides the message's fate:
 - any other error  → treated as transient (retried by tier, then dead-lettered).
 A consumer killed mid-message leaves it unacked: RabbitMQ redelivers it, and the
 queue's delivery limit dead-letters one that keeps killing its consumer.
+`consume_batches` does the same for a handler of many events at once, acking a batch
+handled whole with one ack (`photobus_common.batches`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ from aio_pika.abc import (
 from aio_pika.exceptions import AMQPError, DeliveryError
 from pydantic import ValidationError
 
+from photobus_common.batches import (
+    AckCursor,
+    Batcher,
+    BatchHandler,
+    InFlight,
+    Received,
+    handle_batch,
+)
 from photobus_common.events import Event, dump_event, parse_event
 from photobus_common.logs import job_context
 from photobus_common.metrics import IN_FLIGHT, MESSAGES
@@ -109,6 +119,16 @@ def _attempt_of(message: AbstractIncomingMessage) -> int:
     return value if isinstance(value, int) and value > 0 else 1
 
 
+def _delivery(spec: ConsumerSpec, queue: str, message: AbstractIncomingMessage) -> Delivery:
+    return Delivery(
+        queue=queue,
+        attempt=_attempt_of(message),
+        max_attempts=spec.max_attempts,
+        redelivered=bool(message.redelivered),
+        retry_delays=spec.retry_delays,
+    )
+
+
 Handler = Callable[[Event, Delivery], Awaitable[None]]
 
 
@@ -142,9 +162,7 @@ class Broker:
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._consumers: list[tuple[AbstractQueue, str]] = []
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._in_flight = InFlight()
 
     async def connect(self) -> None:
         self._connection = await aio_pika.connect_robust(
@@ -178,10 +196,11 @@ class Broker:
                 log.warning("could not cancel consumer %s cleanly", queue.name)
         self._consumers.clear()
         try:
-            await asyncio.wait_for(self._idle.wait(), drain_timeout)
+            await asyncio.wait_for(self._in_flight.idle.wait(), drain_timeout)
         except TimeoutError:
             log.warning(
-                "stopping with %d messages in flight; RabbitMQ will redeliver them", self._in_flight
+                "stopping with %d messages in flight; RabbitMQ will redeliver them",
+                self._in_flight.count,
             )
 
     async def close(self, *, drain_timeout: float = 30.0) -> None:
@@ -233,16 +252,53 @@ class Broker:
         in_flight = IN_FLIGHT.labels(kind=queue_name(self.namespace, spec.service))
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            self._in_flight += 1
+            self._in_flight.add()
             in_flight.inc()
-            self._idle.clear()
             try:
                 await self._handle(spec, handler, message)
             finally:
                 in_flight.dec()
-                self._in_flight -= 1
-                if self._in_flight == 0:
-                    self._idle.set()
+                self._in_flight.done()
+
+        tag = await queue.consume(on_message, no_ack=False)
+        self._consumers.append((queue, tag))
+
+    async def consume_batches(
+        self,
+        spec: ConsumerSpec,
+        handler: BatchHandler,
+        *,
+        max_size: int = 256,
+        max_wait: float = 0.005,
+        prefetch: int | None = None,
+    ) -> None:
+        """Like `consume`, but `handler` takes the events of many messages at once, and a
+        batch handled whole is acked at once (`photobus_common.batches`). A prefetch above
+        `max_size` lets the next batch arrive while one is being handled."""
+        if self._connection is None:
+            raise RuntimeError("connect() first")
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        await channel.set_qos(prefetch_count=prefetch or spec.prefetch)
+        queue = await declare_consumer(channel, self.namespace, spec)
+        qname = queue_name(self.namespace, spec.service)
+        in_flight = IN_FLIGHT.labels(kind=qname)
+        acked = MESSAGES.labels(queue=qname, outcome="acked")
+        cursor = AckCursor()
+
+        async def settle(message: AbstractIncomingMessage, error: Exception) -> None:
+            await self._settle(spec, message, _delivery(spec, qname, message), error)
+
+        async def handle(batch: list[Received]) -> None:
+            try:
+                acked.inc(await handle_batch(batch, handler, settle, cursor))
+            finally:
+                in_flight.dec(len(batch))
+
+        batcher = Batcher(handle, max_size=max_size, max_wait=max_wait, in_flight=self._in_flight)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            in_flight.inc()
+            batcher.add(Received.of(message))
 
         tag = await queue.consume(on_message, no_ack=False)
         self._consumers.append((queue, tag))
@@ -251,36 +307,42 @@ class Broker:
         self, spec: ConsumerSpec, handler: Handler, message: AbstractIncomingMessage
     ) -> None:
         qname = queue_name(self.namespace, spec.service)
+        delivery = _delivery(spec, qname, message)
         try:
             event = parse_event(message.body)
         except ValidationError as e:
-            await self._dead_letter(
-                spec, message, f"invalid message: {e.error_count()} validation errors"
-            )
+            await self._settle(spec, message, delivery, e)
             return
-        attempt = _attempt_of(message)
-        delivery = Delivery(
-            queue=qname,
-            attempt=attempt,
-            max_attempts=spec.max_attempts,
-            redelivered=bool(message.redelivered),
-            retry_delays=spec.retry_delays,
-        )
         with job_context(event.job_id):
             try:
                 await handler(event, delivery)
-            except RetryLater as r:
-                await self._retry(spec, message, delivery, r.reason, r.delay)
-            except Reject as r:
-                await self._dead_letter(spec, message, r.reason)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                log.exception("handler for %s failed on %s", qname, event.type)
-                await self._retry(spec, message, delivery, f"unexpected error: {e!r}", None)
+                await self._settle(spec, message, delivery, e, event.type)
             else:
                 await message.ack()
                 MESSAGES.labels(queue=qname, outcome="acked").inc()
+
+    async def _settle(
+        self,
+        spec: ConsumerSpec,
+        message: AbstractIncomingMessage,
+        delivery: Delivery,
+        error: Exception,
+        what: str | None = None,
+    ) -> None:
+        """A failed message's fate: a retry tier, or the `.dlq` for poison."""
+        if isinstance(error, RetryLater):
+            await self._retry(spec, message, delivery, error.reason, error.delay)
+        elif isinstance(error, Reject):
+            await self._dead_letter(spec, message, error.reason)
+        elif isinstance(error, ValidationError):  # the body is no event we know
+            reason = f"invalid message: {error.error_count()} validation errors"
+            await self._dead_letter(spec, message, reason)
+        else:
+            log.error("handler for %s failed on %s", delivery.queue, what, exc_info=error)
+            await self._retry(spec, message, delivery, f"unexpected error: {error!r}", None)
 
     async def _retry(
         self,
@@ -356,14 +418,11 @@ class Broker:
         q = await channel.declare_queue(queue, durable=True, arguments={"x-queue-type": "quorum"})
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            self._in_flight += 1
-            self._idle.clear()
+            self._in_flight.add()
             try:
                 await handler(message)
             finally:
-                self._in_flight -= 1
-                if self._in_flight == 0:
-                    self._idle.set()
+                self._in_flight.done()
 
         tag = await q.consume(on_message, no_ack=False)
         self._consumers.append((q, tag))

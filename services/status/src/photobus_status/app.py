@@ -30,7 +30,7 @@ from photobus_common.topology import STATUS, deployment_specs
 
 from photobus_status import store
 from photobus_status.config import StatusSettings
-from photobus_status.consumer import BatchFolder
+from photobus_status.consumer import MAX_BATCH, PREFETCH, BatchFolder
 from photobus_status.deadletters import DeadLetterReader
 from photobus_status.gallery import setup_gallery
 from photobus_status.gallery.signin import guard
@@ -134,12 +134,11 @@ def _consumers(settings: StatusSettings) -> CleanupContext:
             changes.notify(job_ids)  # this replica's streams, even without LISTEN
             await announce(pool, job_ids)  # every replica's streams
 
-        folder = BatchFolder(sink, on_commit=on_commit, max_size=STATUS.prefetch)
-        await broker.consume(STATUS, folder.handle)
+        folder = BatchFolder(sink, on_commit=on_commit)
+        await broker.consume_batches(STATUS, folder.fold, max_size=MAX_BATCH, prefetch=PREFETCH)
         readers = DeadLetterReader(broker, sink, on_commit=on_commit)
         await readers.start(deployment_specs(settings.publishers))
         yield
-        # Broker.close (the next cleanup) stops delivery and waits for the handlers.
-        await folder.drain()
+        # Broker.close (the next cleanup) stops delivery and waits for the batches.
 
     return ctx
