@@ -182,14 +182,23 @@ def listen_host(bind_host: str, *, api_keys_configured: bool) -> str:
     return LOOPBACK
 
 
-def run(app: web.Application, *, host: str, port: int, api_keys_configured: bool = False) -> None:
+def run(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    api_keys_configured: bool = False,
+    niceness: int = 0,
+) -> None:
     """Serve until SIGTERM/SIGINT, then shut down gracefully.
 
     Without API keys anyone who can reach the port could upload and read every photo,
-    so the service then listens on 127.0.0.1 only (see `listen_host`).
+    so the service then listens on 127.0.0.1 only (see `listen_host`). `niceness`
+    lowers the process's CPU priority to at least that value (background services).
     """
     import uvloop
 
+    lower_cpu_priority(niceness)
     host = listen_host(host, api_keys_configured=api_keys_configured)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -198,6 +207,14 @@ def run(app: web.Application, *, host: str, port: int, api_keys_configured: bool
     web.run_app(
         app, host=host, port=port, print=None, shutdown_timeout=30, access_log=None, loop=loop
     )
+
+
+def lower_cpu_priority(niceness: int) -> None:
+    """Run at no better than `niceness` (0-19); a process can lower its priority, never raise it."""
+    current = os.nice(0)
+    if niceness > current:
+        os.nice(niceness - current)
+        log.info("running at CPU niceness %d", niceness)
 
 
 def _exit_if_startup_hangs(app: web.Application, loop: asyncio.AbstractEventLoop) -> None:

@@ -17,6 +17,7 @@ def main() -> None:
         host=settings.bind_host,
         port=settings.publisher_flickr_port,
         api_keys_configured=settings.api_keys is not None,
+        niceness=settings.publisher_nice,
     )
 
 

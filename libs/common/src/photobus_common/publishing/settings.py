@@ -29,6 +29,10 @@ class PublisherSettings(CommonSettings):
     claim_lease_seconds: float = Field(default=600.0, gt=0)
     # One HTTP call to a destination (an upload of a large photo included).
     destination_timeout: float = Field(default=120.0, gt=0)
+    # CPU priority (Unix niceness) of the publisher process. Publishing is background
+    # work that waits on the network; at 19 it only takes CPU that thumbnails and the
+    # upload API leave over, and on an idle host it loses nothing.
+    publisher_nice: int = Field(default=19, ge=0, le=19)
 
     imgur_client_id: SecretStr | None = None
     imgur_client_secret: SecretStr | None = None
