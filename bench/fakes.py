@@ -4,7 +4,7 @@ The fake Imgur charges 10 credits an upload against the real hourly budget (abou
 200 uploads), which a benchmark of hundreds of photos would exhaust: here every
 budget is a million credits. Otherwise `python -m tests.fakes all`.
 
-    python -m bench.fakes    # prints {"imgur": url, ...} as one line, serves until SIGTERM
+    python -m bench.fakes [--nice N]   # prints {"imgur": url, ...} as one line, serves until SIGTERM
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+from photobus_common.service import lower_cpu_priority
 
 from tests.fakes.__main__ import NAMES, build_fake
 from tests.fakes.imgur import FakeImgur
@@ -55,11 +57,16 @@ async def serve() -> None:
 
 
 @asynccontextmanager
-async def fakes_process() -> AsyncIterator[tuple[int, dict[str, str]]]:
-    """Yields (pid, {"imgur": url, ...}) once the fakes listen; stops them on exit."""
+async def fakes_process(*, nice: int = 0) -> AsyncIterator[tuple[int, dict[str, str]]]:
+    """Yields (pid, {"imgur": url, ...}) once the fakes listen; stops them on exit.
+
+    `nice`: the fakes' CPU niceness, for benchmarks where they stand in for remote
+    services whose CPU would not be this machine's.
+    """
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.fakes", cwd=REPO_ROOT, stdout=asyncio.subprocess.PIPE
-    )
+        sys.executable, "-m", "bench.fakes", "--nice", str(nice),
+        cwd=REPO_ROOT, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     assert child.stdout is not None
     try:
         async with asyncio.timeout(STARTUP_SECONDS):
@@ -74,7 +81,9 @@ async def fakes_process() -> AsyncIterator[tuple[int, dict[str, str]]]:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nice", type=int, default=0, help="CPU niceness to run at")
+    lower_cpu_priority(parser.parse_args().nice)
     asyncio.run(serve())
 
 

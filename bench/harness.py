@@ -85,3 +85,28 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def server_pids() -> dict[str, int]:
+    """The local RabbitMQ node and PostgreSQL postmaster: their CPU is the pipeline's too."""
+    found: dict[str, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            comm = (proc / "comm").read_text().strip()
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone, or not ours to read
+        if comm == "beam.smp":
+            found.setdefault("rabbitmq", int(proc.name))
+        elif comm in ("postgres", "postmaster") and _comm(ppid) not in ("postgres", "postmaster"):
+            found.setdefault("postgres", int(proc.name))
+    return found
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
