@@ -29,6 +29,7 @@ JobStatus = Literal["accepted", "processing", "completed", "partial", "failed"]
 ThumbnailState = Literal["pending", "created", "failed"]
 TERMINAL_DELIVERY: frozenset[str] = frozenset({"published", "failed", "skipped"})
 TERMINAL_PROGRESS: frozenset[str] = frozenset({"completed", "partial", "failed"})
+NO_FACTS = DeliveryFacts()
 
 
 class Delivery(Frozen):
@@ -86,7 +87,7 @@ def delivery_of(facts: DeliveryFacts) -> Delivery:
 
 
 def _join_all(facts: Iterable[DeliveryFacts]) -> DeliveryFacts:
-    joined = DeliveryFacts()
+    joined = NO_FACTS
     for one in facts:
         joined = joined.join(one)
     return joined
@@ -125,7 +126,7 @@ def item_destinations(
     shared = photo.deliveries.get(PHOTO_SCOPE, {})
     names = [*wanted, *sorted(set(own) - set(wanted))]
     return {
-        d: delivery_of(_join_all([own.get(d, DeliveryFacts()), shared.get(d, DeliveryFacts())]))
+        d: delivery_of(_join_all([own.get(d, NO_FACTS), shared.get(d, NO_FACTS)]))
         if d in wanted
         else delivery_of(own[d])
         for d in names

@@ -123,17 +123,23 @@ async def _record_dead_letters(conn: Connection, events: list[Event]) -> None:
         )
 
 
+# Documents travel as JSON text, parsed and serialised by pydantic in one step rather
+# than through the pool's json codec (json.loads, then model_validate; and back).
+
+
 async def _load_jobs(conn: Connection, job_ids: Iterable[str]) -> dict[str, JobView]:
-    rows = await conn.fetch("SELECT doc FROM jobs WHERE job_id = ANY($1::text[])", list(job_ids))
-    jobs = (JobView.model_validate(r["doc"]) for r in rows)
+    rows = await conn.fetch(
+        "SELECT doc::text FROM jobs WHERE job_id = ANY($1::text[])", list(job_ids)
+    )
+    jobs = (JobView.model_validate_json(r[0]) for r in rows)
     return {j.job_id: j for j in jobs}
 
 
 async def _load_photos(conn: Connection, photo_ids: Iterable[str]) -> dict[str, PhotoView]:
     rows = await conn.fetch(
-        "SELECT doc FROM photos WHERE photo_id = ANY($1::text[])", list(photo_ids)
+        "SELECT doc::text FROM photos WHERE photo_id = ANY($1::text[])", list(photo_ids)
     )
-    photos = (PhotoView.model_validate(r["doc"]) for r in rows)
+    photos = (PhotoView.model_validate_json(r[0]) for r in rows)
     return {p.photo_id: p for p in photos}
 
 
@@ -157,7 +163,7 @@ async def _write_photos(conn: Connection, photos: Sequence[PhotoView], required:
                 sorted({t for r in refs for t in r.options.tags}),
                 sorted({r.options.title for r in refs if r.options.title}),
                 sorted({r.owner for r in refs if r.owner}),
-                photo.model_dump(mode="json"),
+                photo.model_dump_json(),
             )
         )
         for dest, d in photo_destinations(photo).items():
@@ -169,7 +175,7 @@ async def _write_photos(conn: Connection, photos: Sequence[PhotoView], required:
         """
         INSERT INTO photos (photo_id, created_at, state, thumbnail_state, thumbnail_reason,
                             renditions, metadata, tags, titles, owners, doc)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb)
         ON CONFLICT (photo_id) DO UPDATE SET
             created_at = EXCLUDED.created_at, state = EXCLUDED.state,
             thumbnail_state = EXCLUDED.thumbnail_state,
@@ -204,7 +210,7 @@ async def _write_jobs(
     for job in jobs:
         status, finished = job_status(job, photos, required)
         job_rows.append(
-            (job.job_id, job.owner, status, job.created, finished, job.model_dump(mode="json"))
+            (job.job_id, job.owner, status, job.created, finished, job.model_dump_json())
         )
         for item in job.items.values():
             state = item_state(job, item, photos.get(item.photo_id or ""), required)
@@ -215,7 +221,7 @@ async def _write_jobs(
     await conn.executemany(
         """
         INSERT INTO jobs (job_id, owner, status, created_at, finished_at, doc)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
         ON CONFLICT (job_id) DO UPDATE SET
             owner = EXCLUDED.owner, status = EXCLUDED.status, created_at = EXCLUDED.created_at,
             finished_at = EXCLUDED.finished_at, doc = EXCLUDED.doc, updated_at = now()

@@ -61,7 +61,8 @@ class DeliveryFacts(Frozen):
     requested_at: datetime | None = None
 
     def join(self, other: DeliveryFacts) -> DeliveryFacts:
-        return DeliveryFacts(
+        # Both sides are validated already: constructing skips validating them again.
+        return DeliveryFacts.model_construct(
             # The original publish beats a duplicate; then the earliest.
             succeeded=pick(
                 self.succeeded, other.succeeded, min, lambda o: (o.duplicate, o.at, o.event_id)
@@ -91,7 +92,8 @@ class PhotoRef(Frozen):
     item_id: str
     received_at: datetime
     owner: str | None = None
-    options: ItemOptions = ItemOptions()
+    # A factory: pydantic deep-copies a model given as default on every construction.
+    options: ItemOptions = Field(default_factory=ItemOptions)
 
 
 class Original(Frozen):
@@ -107,7 +109,7 @@ class PhotoView(Frozen):
     first_seen: datetime
     original: Original | None = None
     refs: dict[str, PhotoRef] = Field(default_factory=dict)
-    thumbnail: ThumbnailFacts = ThumbnailFacts()
+    thumbnail: ThumbnailFacts = Field(default_factory=ThumbnailFacts)
     # scope (PHOTO_SCOPE or "<job_id>/<item_id>") -> destination -> facts
     deliveries: dict[str, dict[str, DeliveryFacts]] = Field(default_factory=dict)
 
