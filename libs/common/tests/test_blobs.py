@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -71,3 +73,34 @@ def test_blob_urls() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         open_blob_store("ftp://x")
     assert urlparse("s3://b").netloc == "b"
+
+
+async def test_a_consumed_file_is_renamed_straight_onto_its_key(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    await store.start()
+    spool = tmp_path / "blobs" / ".spool"
+    spool.mkdir()
+    source = spool / "upload"
+    source.write_bytes(b"original")
+    inode = source.stat().st_ino
+    await store.put_file("originals/abc", source, content_type="image/jpeg", consume=True)
+    target = store.path("originals/abc")
+    assert target.read_bytes() == b"original"
+    assert target.stat().st_ino == inode  # moved, not copied
+    assert not source.exists()
+    assert [p.name for p in target.parent.iterdir()] == ["abc"]  # no temporary left
+
+
+async def test_a_file_on_another_filesystem_is_copied_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cross_device(src: object, dst: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    store = LocalBlobStore(tmp_path / "blobs")
+    await store.start()
+    source = tmp_path / "elsewhere"
+    source.write_bytes(b"original")
+    monkeypatch.setattr(os, "rename", cross_device)
+    await store.put_file("originals/abc", source, content_type="image/jpeg", consume=True)
+    assert store.path("originals/abc").read_bytes() == b"original"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import mimetypes
 import os
 import shutil
@@ -57,19 +58,30 @@ class LocalBlobStore(BlobStore):
     async def put_file(
         self, key: str, path: Path, *, content_type: str, consume: bool = False
     ) -> None:
-        def write(tmp: Path) -> None:
-            if consume:
-                try:  # same filesystem: a rename, not a copy of the bytes
-                    os.replace(path, tmp)
-                    return
-                except OSError:
-                    pass
-            shutil.copyfile(path, tmp)
-
         try:
-            await asyncio.to_thread(self._install, key, write)
+            if not (consume and await asyncio.to_thread(self._move, key, path)):
+                await asyncio.to_thread(self._install, key, lambda tmp: _copy(path, tmp))
         except OSError as e:
             raise BlobStoreUnavailable(f"could not write {key}: {e}") from e
+
+    def _move(self, key: str, path: Path) -> bool:
+        """Rename a finished file onto its key; False if it is on another filesystem.
+
+        Straight onto the key, not onto a temporary first: renaming over an existing
+        file (as the temporary is) makes ext4 allocate and start writing back the whole
+        file at once (auto_da_alloc): ~0.4 s per GB here, and the broker's next fsync
+        then waits behind that writeback. The key normally does not exist yet; when a
+        duplicate raced in, it holds the same bytes.
+        """
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(path, target)
+        except OSError as e:
+            if e.errno == errno.EXDEV:
+                return False
+            raise
+        return True
 
     async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
         try:
@@ -103,6 +115,10 @@ class LocalBlobStore(BlobStore):
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+
+def _copy(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
 
 
 def _write(path: Path, data: bytes) -> None:
