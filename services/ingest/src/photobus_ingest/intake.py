@@ -11,9 +11,6 @@ else tries to decode it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import os
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -24,6 +21,7 @@ from typing import Self
 from photobus_common.blobs import BlobStore, BlobStoreUnavailable, original_key
 from photobus_common.events import ItemOptions, PhotoReceived, PhotoRejected
 
+from photobus_ingest.hashfile import HashingWriter
 from photobus_ingest.probe import ProbeError, probe_image
 from photobus_ingest.sniff import SNIFF_BYTES, sniff_image_type
 
@@ -80,13 +78,11 @@ class Spool:
     def __init__(self, directory: Path) -> None:
         fd, name = tempfile.mkstemp(dir=directory, prefix="spool-")
         self.path = Path(name)
-        self._file = os.fdopen(fd, "wb")
-        self._hash = hashlib.sha256()
+        self._writer = HashingWriter(fd)
         self._head = b""
         self.size = 0
         self.content_type: str | None = None
         self._sniffed = False
-        self._pending: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -99,7 +95,7 @@ class Spool:
     ) -> None:
         await self.discard()
 
-    async def write(self, chunk: bytes) -> None:
+    async def write(self, chunk: bytes | memoryview) -> None:
         """Take the next chunk (the `sink` of fetches and uploads alike)."""
         self.size += len(chunk)
         if not self._sniffed:
@@ -108,23 +104,17 @@ class Spool:
                 self._sniff()
         if self._sniffed and self.content_type is None:
             return  # not an image: drain the rest without keeping it
-        # Hash and write this chunk in a thread while the next one arrives: the two
-        # overlap, and uploads stream measurably faster than hashing on the loop.
-        await self._settle()
-        self._pending = asyncio.ensure_future(asyncio.to_thread(self._absorb, chunk))
-
-    def _absorb(self, chunk: bytes) -> None:
-        self._hash.update(chunk)
         try:
-            self._file.write(chunk)
+            await self._writer.write(chunk)
         except OSError as e:  # a full or failing disk: storage is down, not the upload bad
             raise BlobStoreUnavailable(f"could not spool the upload: {e}") from e
 
-    async def _settle(self) -> None:
-        """Wait for the chunk being absorbed, if any (its errors surface here)."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            await pending
+    async def _finish_writing(self) -> str:
+        """Everything is in the file, which is closed (its errors surface here); the hash."""
+        try:
+            return await self._writer.finish()
+        except OSError as e:
+            raise BlobStoreUnavailable(f"could not spool the upload: {e}") from e
 
     def _sniff(self) -> None:
         self._sniffed = True
@@ -132,8 +122,7 @@ class Spool:
 
     async def check(self, *, max_pixels: int) -> Checked | Refused:
         """Everything has arrived: is it an image we take, within the pixel budget?"""
-        await self._settle()
-        self._file.close()
+        photo_id = await self._finish_writing()
         if self.size == 0:
             return Refused("empty_file", "The file is empty: send the photo's bytes.")
         if not self._sniffed:
@@ -150,7 +139,7 @@ class Spool:
         except ProbeError as e:
             return Refused(e.reason, e.detail)
         return Checked(
-            photo_id=self._hash.hexdigest(),
+            photo_id=photo_id,
             size=self.size,
             content_type=self.content_type,
             width=probe.width,
@@ -177,9 +166,7 @@ class Spool:
         )
 
     async def discard(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._settle()
-        self._file.close()
+        self._writer.abandon()
         self.path.unlink(missing_ok=True)
 
 
