@@ -107,6 +107,21 @@ async def test_a_job_is_its_owners_alone(
     assert stream.status == 404
 
 
+async def test_a_job_read_from_the_cache_is_still_its_owners_alone(
+    status: RunningStatus, two_owners: tuple[str, str]
+) -> None:
+    alice_job, _ = two_owners
+    client = status.client
+    mine = [await client.get(f"/v1/jobs/{alice_job}", headers=ALICE) for _ in range(3)]
+    assert [r.status for r in mine] == [200, 200, 200]  # rendered once, then kept
+    etag = mine[-1].headers["ETag"]
+    for headers in (BOB, {**BOB, "If-None-Match": etag}):
+        assert (await client.get(f"/v1/jobs/{alice_job}", headers=headers)).status == 404
+    assert (await client.get(f"/v1/jobs/{alice_job}")).status == 401
+    again = await client.get(f"/v1/jobs/{alice_job}", headers={**ALICE, "If-None-Match": etag})
+    assert again.status == 304
+
+
 async def test_photos_are_listed_only_to_those_who_uploaded_them(
     status: RunningStatus, two_owners: tuple[str, str]
 ) -> None:

@@ -277,9 +277,9 @@ async def test_a_database_outage_is_a_503_and_a_bug_a_json_500(
     async def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError
 
-    monkeypatch.setattr(queries, "get_job", refused)
+    monkeypatch.setattr(queries, "job_body", refused)
     outage = await status.client.get("/v1/jobs/some-job")
-    monkeypatch.setattr(queries, "get_job", broken)
+    monkeypatch.setattr(queries, "job_body", broken)
     bug = await status.client.get("/v1/jobs/some-job")
 
     assert outage.status == 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,8 @@ import asyncpg
 import pytest
 from photobus_common.events import Event, MessageDeadLettered
 from photobus_status import store as store_module
-from photobus_status.queries import get_job
+from photobus_status.live import CHANNEL
+from photobus_status.queries import get_job, job_body
 from photobus_status.store import EventStore
 
 from services.status.tests.histories import (
@@ -192,3 +194,39 @@ async def test_replicas_applying_overlapping_batches_together_agree(
     await asyncio.gather(*(replicas[n % 3].apply(b) for n, b in enumerate(batches)))
     assert await snapshot(pool) == expected
     assert await pool.fetchval("SELECT count(*) FROM processed_events") == len(history)
+
+
+async def test_a_job_written_before_bodies_were_kept_reads_alike(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await store.apply(two_jobs())
+    for job in ("job-1", "job-2"):
+        stored = await job_body(pool, job)
+        await pool.execute("UPDATE jobs SET body = NULL WHERE job_id = $1", job)
+        rendered = await job_body(pool, job)  # from the documents, on read
+        assert stored is not None and rendered is not None
+        assert json.loads(rendered[0]) == json.loads(stored[0])
+        assert rendered[1] == stored[1]
+
+
+async def test_a_batch_announces_the_jobs_it_changed_at_its_commit(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    heard: asyncio.Queue[str] = asyncio.Queue()
+
+    def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+        heard.put_nowait(str(payload))
+
+    async with pool.acquire() as listener:
+        await listener.add_listener(CHANNEL, on_notify)
+        try:
+            history = two_jobs()
+            assert await store.apply(history) == ["job-1", "job-2"]
+            async with asyncio.timeout(5):
+                assert {await heard.get(), await heard.get()} == {"job-1", "job-2"}
+            assert await store.apply(history) == []  # nothing new: nothing announced
+            await listener.execute("SELECT 1")  # a notification would have come before this
+            await asyncio.sleep(0)  # (its callback is scheduled, not run, on arrival)
+            assert heard.empty()
+        finally:
+            await listener.remove_listener(CHANNEL, on_notify)

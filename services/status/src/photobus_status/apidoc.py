@@ -65,7 +65,8 @@ _TEXT = {"type": "string"}
 def operations() -> tuple[Operation, ...]:
     return (
         Operation("GET", "/v1/jobs/{job_id}", jobs.get_job,
-                  (Reply(200, "The job", JobDoc), _NOT_FOUND, _DATABASE_DOWN)),
+                  (Reply(200, "The job", JobDoc, headers=("ETag",)),
+                   Reply(304, "Not modified (If-None-Match)"), _NOT_FOUND, _DATABASE_DOWN)),
         Operation("GET", "/v1/jobs/{job_id}/events", jobs.job_events,
                   (Reply(200, "Server-Sent Events: `job` (the job's JSON), then `end`",
                          media_type="text/event-stream", schema=_TEXT),

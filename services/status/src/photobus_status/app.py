@@ -34,9 +34,10 @@ from photobus_status.consumer import MAX_BATCH, PREFETCH, BatchFolder
 from photobus_status.deadletters import DeadLetterReader
 from photobus_status.gallery import setup_gallery
 from photobus_status.gallery.signin import guard
-from photobus_status.live import JobChanges, announce, listen
+from photobus_status.jobcache import JobCache
+from photobus_status.live import JobChanges, listen
 from photobus_status.migrate import ensure_database, migrate
-from photobus_status.routes import CHANGES, SETTINGS, jobs, json_errors, photos, seeds
+from photobus_status.routes import CHANGES, JOB_CACHE, SETTINGS, jobs, json_errors, photos, seeds
 from photobus_status.routes.openapi import openapi
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def create_app(
     """`consume=False` serves the API only (no consumers, no dead-letter readers)."""
     app = new_app(middlewares=[json_errors])
     app[SETTINGS] = settings
-    app[CHANGES] = JobChanges()
+    app[JOB_CACHE] = JobCache()
+    app[CHANGES] = JobChanges(app[JOB_CACHE])
     _with_database(app, settings.database_url)
     with_blobs(
         app,
@@ -131,8 +133,9 @@ def _consumers(settings: StatusSettings) -> CleanupContext:
         )
 
         async def on_commit(job_ids: list[str]) -> None:
-            changes.notify(job_ids)  # this replica's streams, even without LISTEN
-            await announce(pool, job_ids)  # every replica's streams
+            # This replica's streams and cache at once; every replica's (this one's
+            # too) through the NOTIFY sent in the transaction.
+            changes.notify(job_ids)
 
         folder = BatchFolder(sink, on_commit=on_commit)
         await broker.consume_batches(STATUS, folder.fold, max_size=MAX_BATCH, prefetch=PREFETCH)

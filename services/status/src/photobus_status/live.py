@@ -1,9 +1,11 @@
 """Who is watching which job, and telling them when it changed.
 
-`JobChanges` fans notifications out to in-process subscribers (the SSE streams).
-Every replica folds only the events it happens to consume, so each committed
-batch is also announced with `NOTIFY photobus_jobs, '<job_id>'`; `listen` keeps a
-dedicated connection on that channel, so every replica's streams hear of every change.
+`JobChanges` fans notifications out to in-process subscribers (the SSE streams) and
+to the cache of rendered jobs (`photobus_status.jobcache`). Every replica folds only
+the events it happens to consume, so each transaction that changes jobs also sends
+`NOTIFY photobus_jobs, '<job_id>'` (`announce`, delivered at its commit); `listen`
+keeps a dedicated connection on that channel, so every replica hears of every change,
+and pings it every second, so the cache knows how recent its news is.
 Subscriptions coalesce: a watcher learns "something changed" and re-reads the job.
 """
 
@@ -11,14 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from photobus_status.jobcache import JobCache
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "photobus_jobs"
+PING_SECONDS = 1.0
+PING_TIMEOUT = 5.0
 
 
 class Subscription:
@@ -40,8 +48,9 @@ class Subscription:
 
 
 class JobChanges:
-    def __init__(self) -> None:
+    def __init__(self, cache: JobCache | None = None) -> None:
         self._watchers: dict[str, set[Subscription]] = {}
+        self.cache = cache
 
     @contextmanager
     def subscribe(self, job_id: str) -> Iterator[Subscription]:
@@ -56,6 +65,9 @@ class JobChanges:
                 self._watchers.pop(job_id, None)
 
     def notify(self, job_ids: Iterable[str]) -> None:
+        job_ids = list(job_ids)
+        if self.cache is not None:
+            self.cache.changed(job_ids)
         for job_id in job_ids:
             for subscription in self._watchers.get(job_id, ()):
                 subscription._signal()
@@ -64,16 +76,27 @@ class JobChanges:
         """After a gap in notifications (listener reconnected), make every watcher re-read."""
         self.notify(list(self._watchers))
 
+    def caught_up(self, as_of: float) -> None:
+        """Every change committed before `as_of` (time.monotonic) has been notified."""
+        if self.cache is not None:
+            self.cache.caught_up(as_of)
+
+    def lost(self) -> None:
+        """Notifications may have been missed (the listener is down, or just back)."""
+        if self.cache is not None:
+            self.cache.lost()
+
     @property
     def watched(self) -> int:
         return sum(len(s) for s in self._watchers.values())
 
 
-async def announce(pool: asyncpg.Pool, job_ids: Iterable[str]) -> None:
-    """Tell every replica (this one included, through its listener) that these jobs changed."""
+async def announce(conn: asyncpg.Connection | PoolConnectionProxy, job_ids: Iterable[str]) -> None:
+    """Tell every replica (this one included, through its listener) that these jobs changed;
+    within a transaction, at its commit."""
     ids = sorted(set(job_ids))
     if ids:
-        await pool.execute("SELECT pg_notify($1, j) FROM unnest($2::text[]) AS j", CHANNEL, ids)
+        await conn.execute("SELECT pg_notify($1, j) FROM unnest($2::text[]) AS j", CHANNEL, ids)
 
 
 async def listen(dsn: str, changes: JobChanges, *, retry_delay: float = 1.0) -> None:
@@ -100,14 +123,23 @@ async def _listen_once(dsn: str, changes: JobChanges, *, missed_some: bool) -> N
     conn.add_termination_listener(lambda _conn: closed.set())
     try:
         await conn.add_listener(CHANNEL, on_notify)
+        changes.lost()  # what was read while no one listened may have changed unheard
         if missed_some:
             changes.notify_all()
         while not closed.is_set():
-            # Notifications arrive on their own; the ping notices a connection dead silently.
+            # Notifications arrive on their own. An answered ping proves every change
+            # committed before it was sent has been heard (Postgres sends pending
+            # notifications ahead of a query's answer), and notices a connection dead
+            # silently.
+            sent = time.monotonic()
+            async with asyncio.timeout(PING_TIMEOUT):
+                await conn.execute("SELECT 1")
+            changes.caught_up(sent)
             try:
-                async with asyncio.timeout(5):
+                async with asyncio.timeout(PING_SECONDS):
                     await closed.wait()
             except TimeoutError:
-                await conn.execute("SELECT 1")
+                pass
     finally:
+        changes.lost()
         conn.terminate()

@@ -7,7 +7,7 @@ waits for its destinations to be published/failed/skipped before it is terminal
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -214,6 +214,11 @@ def job_status(
         item_state(job, item, photos.get(item.photo_id or ""), required)
         for item in job.items.values()
     ]
+    return status_of(job, states)
+
+
+def status_of(job: JobView, states: Sequence[ItemState]) -> tuple[JobStatus, datetime | None]:
+    """`job_status` from its items' states, when they are known already."""
     started = any(s.state != "pending" for s in states)
     if not job.accepted or not states or any(s.state not in TERMINAL_PROGRESS for s in states):
         return ("processing" if started else "accepted"), None

@@ -9,65 +9,29 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
-from photobus_common.events import ImageMetadata, ItemOptions
+from photobus_common.events import ImageMetadata
 from pydantic import BaseModel
 
-from photobus_status.progress import (
-    Delivery,
-    is_duplicate,
-    item_destinations,
-    photo_destinations,
+from photobus_status.job_doc import (
+    DestinationDoc,
+    ItemDoc,
+    JobDoc,
+    RenditionDoc,
+    destination_doc,
+    job_doc,
+    thumbnails,
 )
-from photobus_status.progress import requested_destinations as requested_of
-from photobus_status.store import Connection
-from photobus_status.view_models import JobView, PhotoView, scope_of
+from photobus_status.progress import photo_destinations
+from photobus_status.view_models import JobView, PhotoView
+
+__all__ = ["DestinationDoc", "ItemDoc", "JobDoc", "RenditionDoc"]  # their home is job_doc
 
 
 class InvalidCursorError(ValueError):
     """The pagination cursor was not one this service handed out."""
-
-
-class DestinationDoc(BaseModel):
-    state: str
-    url: str | None = None
-    remote_id: str | None = None
-    duplicate: bool = False
-    reason: str | None = None
-    retry_at: datetime | None = None
-    attempt: int | None = None
-
-
-class RenditionDoc(BaseModel):
-    key: str
-    width: int
-    height: int
-    format: str
-
-
-class ItemDoc(BaseModel):
-    item_id: str
-    source: Literal["upload", "url"] | None
-    filename: str | None
-    url: str | None
-    photo_id: str | None
-    state: str
-    reason: str | None
-    duplicate: bool
-    thumbnails: dict[str, RenditionDoc]
-    metadata: ImageMetadata | None
-    destinations: dict[str, DestinationDoc]
-
-
-class JobDoc(BaseModel):
-    job_id: str
-    status: str
-    created: datetime
-    finished: datetime | None
-    options: ItemOptions | None
-    items: list[ItemDoc]
 
 
 class PhotoDoc(BaseModel):
@@ -93,70 +57,44 @@ class PhotoPage(BaseModel):
     next_cursor: str | None
 
 
-def _destination_doc(d: Delivery) -> DestinationDoc:
-    return DestinationDoc.model_validate(d.model_dump(exclude={"updated_at"}))
-
-
-def _thumbnails(photo: PhotoView | None) -> dict[str, RenditionDoc]:
-    if photo is None:
-        return {}
-    renditions = photo.thumbnail.renditions
-    return {n: RenditionDoc.model_validate(r.model_dump()) for n, r in renditions.items()}
-
-
-async def _photos(conn: Connection, photo_ids: list[str]) -> dict[str, PhotoView]:
-    rows = await conn.fetch("SELECT doc FROM photos WHERE photo_id = ANY($1::text[])", photo_ids)
-    return {p.photo_id: p for p in (PhotoView.model_validate(r["doc"]) for r in rows)}
-
-
 async def get_job(pool: asyncpg.Pool, job_id: str, *, owner: str | None = None) -> JobDoc | None:
     """The job as its owner sees it; None when missing or owned by someone else."""
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT status, finished_at, doc FROM jobs WHERE job_id = $1", job_id
-        )
-        if row is None:
-            return None
-        job = JobView.model_validate(row["doc"])
-        if owner is not None and job.owner != owner:
-            return None
-        items = await conn.fetch(
-            "SELECT item_id, state, reason FROM items WHERE job_id = $1", job_id
-        )
-        photos = await _photos(conn, [i.photo_id for i in job.items.values() if i.photo_id])
-    states = {r["item_id"]: (r["state"], r["reason"]) for r in items}
-    ordered = sorted(
-        job.items.values(), key=lambda i: (i.position is None, i.position or 0, i.item_id)
+    found = await job_body(pool, job_id)
+    if found is None or (owner is not None and found[1] != owner):
+        return None
+    return JobDoc.model_validate_json(found[0])
+
+
+async def job_body(pool: asyncpg.Pool, job_id: str) -> tuple[str, str | None] | None:
+    """The job's JSON (the same for whoever may see it) and its owner; None when missing."""
+    row = await pool.fetchrow("SELECT owner, body FROM jobs WHERE job_id = $1", job_id)
+    if row is None:
+        return None
+    if row["body"] is not None:
+        return row["body"], row["owner"]
+    doc = await _render(pool, job_id)  # a row written before bodies were kept
+    return None if doc is None else (doc.model_dump_json(), row["owner"])
+
+
+async def _render(pool: asyncpg.Pool, job_id: str) -> JobDoc | None:
+    row = await pool.fetchrow(
+        """
+        SELECT j.status, j.finished_at, j.doc::text AS doc,
+               ARRAY(SELECT i.item_id FROM items i WHERE i.job_id = j.job_id) AS item_ids,
+               ARRAY(SELECT i.state FROM items i WHERE i.job_id = j.job_id) AS states,
+               ARRAY(SELECT i.reason FROM items i WHERE i.job_id = j.job_id) AS reasons,
+               ARRAY(SELECT p.doc::text FROM photos p WHERE p.photo_id IN
+                     (SELECT i.photo_id FROM items i WHERE i.job_id = j.job_id)) AS photos
+        FROM jobs j WHERE j.job_id = $1
+        """,
+        job_id,
     )
-    docs = []
-    for item in ordered:
-        photo = photos.get(item.photo_id or "")
-        scope = scope_of(job_id, item.item_id)
-        destinations = item_destinations(photo, scope, requested_of(item, job))
-        state, reason = states.get(item.item_id, ("pending", None))
-        docs.append(
-            ItemDoc(
-                item_id=item.item_id,
-                source=item.source,
-                filename=item.filename,
-                url=item.url,
-                photo_id=item.photo_id,
-                state=state,
-                reason=reason,
-                duplicate=is_duplicate(photo, scope) if photo else False,
-                thumbnails=_thumbnails(photo),
-                metadata=photo.thumbnail.metadata if photo else None,
-                destinations={d: _destination_doc(v) for d, v in destinations.items()},
-            )
-        )
-    return JobDoc(
-        job_id=job_id,
-        status=row["status"],
-        created=job.created,
-        finished=row["finished_at"],
-        options=job.options,
-        items=docs,
-    )
+    if row is None:
+        return None
+    photos = {p.photo_id: p for p in map(PhotoView.model_validate_json, row["photos"])}
+    states = zip(row["item_ids"], zip(row["states"], row["reasons"], strict=True), strict=True)
+    job = JobView.model_validate_json(row["doc"])
+    return job_doc(job, row["status"], row["finished_at"], dict(states), photos)
 
 
 def _photo_doc(row: asyncpg.Record, owner: str | None) -> PhotoDoc:
@@ -180,11 +118,11 @@ def _photo_doc(row: asyncpg.Record, owner: str | None) -> PhotoDoc:
         size=original.size if original else None,
         thumbnail_state=row["thumbnail_state"],
         thumbnail_reason=row["thumbnail_reason"],
-        thumbnails=_thumbnails(photo),
+        thumbnails=thumbnails(photo),
         metadata=photo.thumbnail.metadata,
         tags=tags,
         titles=titles,
-        destinations={d: _destination_doc(v) for d, v in photo_destinations(photo).items()},
+        destinations={d: destination_doc(v) for d, v in photo_destinations(photo).items()},
         jobs=sorted({r.job_id for r in refs}),
     )
 

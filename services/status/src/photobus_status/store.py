@@ -5,6 +5,8 @@ A batch is deduplicated on `event_id` (within itself and against
 the stored documents of the jobs and photos they touch, and the derived columns
 (status, item and delivery rows) are rewritten from those documents. Writers are
 serialised by one advisory lock, so a batch always sees the previous one whole.
+The jobs a batch changed are announced (`NOTIFY`) in its transaction: every
+replica hears of every commit, and of nothing that was rolled back.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from photobus_common.events import Event, MessageDeadLettered
 
+from photobus_status.job_doc import job_doc
+from photobus_status.live import announce
 from photobus_status.progress import (
     item_state,
-    job_status,
     photo_destinations,
     photo_state,
+    status_of,
     thumbnail_state,
 )
 from photobus_status.view import fold
@@ -61,7 +65,9 @@ class EventStore:
             if not fresh:
                 return []
             await _record_dead_letters(conn, fresh)
-            return await self._fold_and_write(conn, fresh)
+            changed = await self._fold_and_write(conn, fresh)
+            await announce(conn, changed)
+            return changed
 
     async def record_dead_letter(self, event: MessageDeadLettered) -> list[str]:
         return await self.apply([event])
@@ -208,23 +214,32 @@ async def _write_jobs(
 ) -> None:
     job_rows, item_rows = [], []
     for job in jobs:
-        status, finished = job_status(job, photos, required)
-        job_rows.append(
-            (job.job_id, job.owner, status, job.created, finished, job.model_dump_json())
+        states = {
+            key: item_state(job, item, photos.get(item.photo_id or ""), required)
+            for key, item in job.items.items()
+        }
+        status, finished = status_of(job, list(states.values()))
+        body = job_doc(
+            job, status, finished, {k: (s.state, s.reason) for k, s in states.items()}, photos
         )
+        job_rows.append(
+            (job.job_id, job.owner, status, job.created, finished, job.model_dump_json(),
+             body.model_dump_json())
+        )  # fmt: skip
         for item in job.items.values():
-            state = item_state(job, item, photos.get(item.photo_id or ""), required)
+            state = states[item.item_id]
             item_rows.append(
                 (job.job_id, item.item_id, item.photo_id, item.source, item.filename, item.url,
                  state.state, state.reason)
             )  # fmt: skip
     await conn.executemany(
         """
-        INSERT INTO jobs (job_id, owner, status, created_at, finished_at, doc)
-        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+        INSERT INTO jobs (job_id, owner, status, created_at, finished_at, doc, body)
+        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7)
         ON CONFLICT (job_id) DO UPDATE SET
             owner = EXCLUDED.owner, status = EXCLUDED.status, created_at = EXCLUDED.created_at,
-            finished_at = EXCLUDED.finished_at, doc = EXCLUDED.doc, updated_at = now()
+            finished_at = EXCLUDED.finished_at, doc = EXCLUDED.doc, body = EXCLUDED.body,
+            updated_at = now()
         """,
         job_rows,
     )

@@ -15,12 +15,15 @@ from photobus_common.auth import request_owner
 
 from photobus_status.config import StatusSettings
 from photobus_status.errors import DATABASE_DOWN
+from photobus_status.job_doc import rendition_url
+from photobus_status.jobcache import JobCache
 from photobus_status.live import JobChanges
 
 log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", StatusSettings)
 CHANGES = web.AppKey("job_changes", JobChanges)
+JOB_CACHE = web.AppKey("job_cache", JobCache)
 
 PHOTO_ID = re.compile(r"[0-9a-f]{64}")
 RENDITIONS: frozenset[str] = frozenset({"thumb", "preview"})
@@ -43,10 +46,6 @@ def is_photo_id(value: str) -> bool:
 def owner_of(request: web.Request) -> str | None:
     """The authenticated caller, when API keys are configured; None = sees everything."""
     return request_owner(request)
-
-
-def rendition_url(photo_id: str, name: str) -> str:
-    return f"/v1/photos/{photo_id}/renditions/{name}"
 
 
 def add_rendition_urls(photo_id: str | None, thumbnails: dict[str, Any]) -> None:

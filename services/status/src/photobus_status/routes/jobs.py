@@ -7,16 +7,18 @@ import logging
 import time
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 from photobus_common.service import PG_POOL
 
 from photobus_status import queries
 from photobus_status.errors import DATABASE_DOWN
+from photobus_status.jobcache import Rendered
 from photobus_status.live import Subscription
 from photobus_status.routes import (
     CHANGES,
-    add_rendition_urls,
+    JOB_CACHE,
     not_found,
     owner_of,
 )
@@ -35,20 +37,38 @@ routes = web.RouteTableDef()
 
 
 async def job_json(request: web.Request, job_id: str) -> dict[str, Any] | None:
-    doc = await queries.get_job(request.app[PG_POOL], job_id, owner=owner_of(request))
-    if doc is None:
+    found = await queries.job_body(request.app[PG_POOL], job_id)
+    owner = owner_of(request)
+    if found is None or (owner is not None and found[1] != owner):
         return None
-    body = doc.model_dump(mode="json")
-    for item in body["items"]:
-        add_rendition_urls(item.get("photo_id"), item.get("thumbnails", {}))
+    body: dict[str, Any] = json.loads(found[0])
     return body
 
 
 @routes.get("/v1/jobs/{job_id}")
 async def get_job(request: web.Request) -> web.Response:
-    """The job: its items, each one's photo, thumbnails and per-destination state."""
-    body = await job_json(request, request.match_info["job_id"])
-    return not_found("job") if body is None else web.json_response(body)
+    """The job: its items, each one's photo, thumbnails and per-destination state.
+
+    With an ETag: `If-None-Match` answers 304 while the job is unchanged.
+    """
+    # Answered from memory until the job changes (photobus_status.jobcache).
+    job_id = request.match_info["job_id"]
+    pool = request.app[PG_POOL]
+    found = await request.app[JOB_CACHE].get(job_id, lambda: _load(pool, job_id))
+    owner = owner_of(request)
+    if found is None or (owner is not None and found.owner != owner):
+        return not_found("job")
+    headers = {"ETag": found.etag}
+    if found.etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(
+        body=found.body, content_type="application/json", charset="utf-8", headers=headers
+    )
+
+
+async def _load(pool: asyncpg.Pool, job_id: str) -> Rendered | None:
+    found = await queries.job_body(pool, job_id)
+    return None if found is None else Rendered.of(found[1], found[0].encode())
 
 
 @routes.get("/v1/jobs/{job_id}/events")

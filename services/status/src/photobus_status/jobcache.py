@@ -1,0 +1,109 @@
+"""`GET /v1/jobs/{id}` bodies kept in memory until their job changes.
+
+The first read loads the job's JSON (one row: the store renders it when it writes the
+job); later reads answer with the same bytes, and an ETag, until a commit touches the
+job. What keeps an entry from going stale:
+
+- Every transaction that changes the view also sends `NOTIFY photobus_jobs` for the
+  jobs it touched, delivered at its commit: no commit goes unannounced
+  (`photobus_status.store`). The replica that commits also invalidates its own
+  entries right after the commit, without waiting for the notification.
+- `photobus_status.live.listen` forwards every notification here (`changed`) and pings
+  its connection every second. Postgres sends a listener the notifications of
+  transactions committed before a query it answers ahead of that answer, so an
+  answered ping that was sent at `t` proves that every change committed before `t`
+  has reached this cache. The cache trusts itself only up to `trust_seconds` after
+  the last such `t` (`caught_up`): should the listener fail silently, entries stop
+  being served within that window; when it fails visibly, everything is dropped at
+  once (`lost`).
+- A load that began before a change and ends after its notification is not kept
+  (each load holds a token that `changed` revokes).
+
+So a reader sees a job at most one notification's delay (milliseconds) after a commit
+on another replica, at once on this one, and never more than `trust_seconds` after it
+even if notifications stop. Access is checked on every read against the job's owner,
+which is kept with the body; the body itself is the same for everyone who may see it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    owner: str | None
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, owner: str | None, body: bytes) -> Rendered:
+        return cls(owner, body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"')
+
+
+Load = Callable[[], Awaitable[Rendered | None]]
+
+
+class JobCache:
+    def __init__(
+        self,
+        *,
+        max_entries: int = 20_000,
+        trust_seconds: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_entries = max_entries
+        self.trust_seconds = trust_seconds
+        self._clock = clock
+        self._entries: OrderedDict[str, Rendered] = OrderedDict()
+        self._loads: dict[str, object] = {}  # job_id -> token of the load in progress
+        self._trusted_until = float("-inf")
+
+    @property
+    def trusted(self) -> bool:
+        return self._clock() < self._trusted_until
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, job_id: str, load: Load) -> Rendered | None:
+        """The job's body: the kept one, else `load()`'s (kept when still current)."""
+        if self.trusted:
+            found = self._entries.get(job_id)
+            if found is not None:
+                self._entries.move_to_end(job_id)
+                return found
+        elif self._entries:
+            self._entries.clear()  # notifications may have been missed: nothing is certain
+        token = self._loads[job_id] = object()
+        try:
+            found = await load()
+        finally:
+            current = self._loads.get(job_id) is token
+            if current:
+                del self._loads[job_id]
+        if found is not None and current and self.trusted:
+            self._entries[job_id] = found
+            if len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return found
+
+    def changed(self, job_ids: Iterable[str]) -> None:
+        """These jobs changed: drop their bodies, and those being loaded."""
+        for job_id in job_ids:
+            self._entries.pop(job_id, None)
+            self._loads.pop(job_id, None)
+
+    def caught_up(self, as_of: float) -> None:
+        """Every change committed before `as_of` (on this clock) has been notified."""
+        self._trusted_until = max(self._trusted_until, as_of + self.trust_seconds)
+
+    def lost(self) -> None:
+        """Notifications may have been missed: drop everything until caught up again."""
+        self._trusted_until = float("-inf")
+        self._entries.clear()
+        self._loads.clear()
