@@ -239,19 +239,12 @@ async def test_a_raw_nul_byte_in_the_filename_is_refused_or_dropped(
 # --- Request-level attacks --------------------------------------------------------
 
 
-# aiohttp's own multipart reader calls its deprecated `unread_data()` when one read holds
-# the end of a part and the start of the next: harmless (a warning, off by default in
-# production), but an error under the test suite's warnings-as-errors.
-aiohttp_unread_data = pytest.mark.filterwarnings("ignore:unread_data:DeprecationWarning")
-
-
 def _many_parts(count: int, name: str, filename: str | None, data: bytes) -> bytes:
     disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
     part = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
     return part * count
 
 
-@aiohttp_unread_data
 async def test_ten_thousand_file_parts_are_refused_quickly_and_leave_nothing(
     client: Client, tap: EventTap, blob_dir: Path, settings: IngestSettings
 ) -> None:
@@ -269,7 +262,6 @@ async def test_ten_thousand_file_parts_are_refused_quickly_and_leave_nothing(
     assert _jobs(tap) == jobs
 
 
-@aiohttp_unread_data
 async def test_ten_thousand_unknown_fields_are_refused_quickly(
     client: Client, tap: EventTap, blob_dir: Path
 ) -> None:
@@ -288,7 +280,6 @@ async def test_ten_thousand_unknown_fields_are_refused_quickly(
     assert _jobs(tap) == jobs
 
 
-@aiohttp_unread_data
 async def test_a_hundred_fields_are_still_a_form(client: Client, tap: EventTap) -> None:
     body = (
         _many_parts(100, "junk", None, b"x")
@@ -300,7 +291,6 @@ async def test_a_hundred_fields_are_still_a_form(client: Client, tap: EventTap) 
     await tap.wait_for(lambda es: len(tap.of_job(reply["job_id"])) == 2)
 
 
-@aiohttp_unread_data
 async def test_ten_thousand_tag_fields_are_bounded(
     client: Client, tap: EventTap, blob_dir: Path
 ) -> None:

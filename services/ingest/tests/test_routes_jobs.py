@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from photobus_common.events import FetchRequested, JobAccepted, PhotoReceived, PhotoRejected
 
-from .conftest import CORPUS, MULTIPART, EventTap, raw_multipart
+from .conftest import BOUNDARY, CORPUS, MULTIPART, EventTap, raw_multipart
 
 Client = TestClient[web.Request, web.Application]
 
@@ -208,3 +208,45 @@ async def test_a_request_without_files_or_urls_is_a_400(client: Client) -> None:
         415,
         "unsupported_media_type",
     )
+
+
+async def test_a_malformed_form_is_a_400_and_leaves_nothing(
+    client: Client, tap: EventTap, blob_dir: Path
+) -> None:
+    photo = raw_multipart([("file", "a.jpg", CANON.read_bytes())])
+    nested = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"\r\n'
+        "Content-Type: multipart/mixed; boundary=inner\r\n\r\n--inner--\r\n"
+        f"--{BOUNDARY}--\r\n"
+    ).encode()
+    for body, content_type, says in [
+        (photo[: len(photo) // 2], MULTIPART, "before its closing boundary"),  # cut short
+        (photo, "multipart/form-data", "names no boundary"),
+        (nested, MULTIPART, "Nested multipart bodies are not supported"),
+    ]:
+        response = await client.post(
+            "/v1/jobs", data=io.BytesIO(body), headers={"Content-Type": content_type}
+        )
+        assert response.status == 400
+        reply = await response.json()
+        assert reply["error"] == "bad_multipart"
+        assert says in reply["detail"]
+    spool = blob_dir / ".spool"
+    assert not spool.exists() or list(spool.iterdir()) == []
+    assert not (blob_dir / "originals").exists()
+    assert tap.events == []
+
+
+async def test_a_field_in_an_unknown_charset_is_read_as_utf8(client: Client, tap: EventTap) -> None:
+    body = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="title"\r\n'
+        "Content-Type: text/plain; charset=no-such-charset\r\n\r\nété\r\n"
+    ).encode() + raw_multipart([("file", "a.jpg", CANON.read_bytes())])
+    response = await client.post(
+        "/v1/jobs", data=io.BytesIO(body), headers={"Content-Type": MULTIPART}
+    )
+    assert response.status == 202, await response.text()
+    job_id = (await response.json())["job_id"]
+    events = await tap.wait_for(lambda es: len(tap.of_job(job_id)) == 2)
+    accepted = next(e for e in events if isinstance(e, JobAccepted))
+    assert accepted.options.title == "été"

@@ -13,15 +13,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiohttp import BodyPartReader, web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from photobus_ingest.formdata import FormReader, MalformedForm, PartHead, form_boundary
 from photobus_ingest.intake import Checked, Refused, Spool, safe_filename
 from photobus_ingest.routes.errors import ApiError, BodyTooLarge
 from photobus_ingest.routes.options import OPTION_FIELDS
 
-# 256 KiB reads: aiohttp's default 8 KiB chunks make streaming about twice as slow.
-CHUNK = 256 * 1024
 # Text fields are small; a huge one is a mistake or an attack, not a title.
 FIELD_LIMIT = 64 * 1024
 # Parts that are not files (options, unknown fields): a form has a handful; 10,000 is an attack.
@@ -91,16 +90,17 @@ async def read_upload(
         )
     meter = BodyMeter(request, max_bytes, read_timeout)
     try:
-        reader = await request.multipart()
-    except ValueError as e:  # no or a bad boundary in the Content-Type
+        boundary = form_boundary(request.headers.get(hdrs.CONTENT_TYPE, ""))
+    except MalformedForm as e:
         raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e}.") from e
+    form = FormReader(request.content, boundary, on_read=meter.check)
     upload = Upload()
     fields = 0
     try:
         async with asyncio.timeout(None) as meter.idle:
             meter.check()  # starts the idle deadline
-            async for part in reader:
-                if not isinstance(part, BodyPartReader):
+            while (part := await form.next_part()) is not None:
+                if part.content_type.startswith("multipart/"):
                     raise ApiError(
                         400,
                         "bad_multipart",
@@ -114,7 +114,7 @@ async def read_upload(
                             "too_many_items",
                             f"At most {max_items} files per request: split the upload.",
                         )
-                    upload.files.append(await _read_file(part, meter, spool_dir, max_pixels))
+                    upload.files.append(await _read_file(form, part, spool_dir, max_pixels))
                 else:
                     fields += 1
                     if fields > MAX_FIELDS:
@@ -124,9 +124,8 @@ async def read_upload(
                             f"The form has more than {MAX_FIELDS} fields besides its files.",
                         )
                     if part.name is not None and part.name in OPTION_FIELDS:
-                        _add_field(upload.fields, part.name, await _read_field(part, meter))
-                    else:
-                        await _drain(part, meter)  # an unknown field: harmless, ignored
+                        _add_field(upload.fields, part.name, await _read_field(form, part))
+                    # an unknown field: harmless, ignored (next_part skips its body)
             meter.check()
     except TimeoutError as e:
         await upload.discard()
@@ -136,6 +135,9 @@ async def read_upload(
             f"Nothing of the request body arrived for {read_timeout:g} seconds: "
             "check the connection and send the upload again.",
         ) from e
+    except MalformedForm as e:
+        await upload.discard()
+        raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e}.") from e
     except HttpProcessingError as e:
         await upload.discard()
         raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e.message}") from e
@@ -146,13 +148,12 @@ async def read_upload(
 
 
 async def _read_file(
-    part: BodyPartReader, meter: BodyMeter, spool_dir: Path, max_pixels: int
+    form: FormReader, part: PartHead, spool_dir: Path, max_pixels: int
 ) -> UploadedFile:
     spool = Spool(spool_dir)
     try:
-        while chunk := await part.read_chunk(CHUNK):
-            meter.check()
-            await spool.write(chunk)
+        async for piece in form.body():
+            await spool.write(piece)
         verdict = await spool.check(max_pixels=max_pixels)
     except BaseException:
         await spool.discard()
@@ -162,21 +163,18 @@ async def _read_file(
     return UploadedFile(uuid.uuid4().hex, safe_filename(part.filename), spool, verdict)
 
 
-async def _read_field(part: BodyPartReader, meter: BodyMeter) -> str:
+async def _read_field(form: FormReader, part: PartHead) -> str:
     data = bytearray()
-    while chunk := await part.read_chunk(CHUNK):
-        meter.check()
-        data += chunk
+    async for piece in form.body():
+        data += piece
         if len(data) > FIELD_LIMIT:
             raise ApiError(
                 400, "field_too_large", f"The field `{part.name}` is over {FIELD_LIMIT} bytes."
             )
-    return data.decode(part.get_charset("utf-8"), errors="replace")
-
-
-async def _drain(part: BodyPartReader, meter: BodyMeter) -> None:
-    while await part.read_chunk(CHUNK):
-        meter.check()
+    try:
+        return data.decode(part.charset, errors="replace")
+    except LookupError:  # a charset Python does not know: read it as the default
+        return data.decode("utf-8", errors="replace")
 
 
 def _add_field(fields: dict[str, str], name: str, value: str) -> None:
