@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import os
@@ -10,8 +11,15 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from photobus_common.blobs import BlobNotFound, BlobStore, LocalBlobStore, open_blob_store
-from photobus_common.blobs.s3 import MULTIPART_THRESHOLD, S3BlobStore
+from photobus_common.blobs import (
+    BlobNotFound,
+    BlobStore,
+    Incoming,
+    LocalBlobStore,
+    open_blob_store,
+    s3_incoming,
+)
+from photobus_common.blobs.s3 import MULTIPART_THRESHOLD, PART_SIZE, S3BlobStore
 
 from tests.support.infra import unique
 from tests.support.s3 import S3Server
@@ -104,3 +112,84 @@ async def test_a_file_on_another_filesystem_is_copied_in(
     monkeypatch.setattr(os, "rename", cross_device)
     await store.put_file("originals/abc", source, content_type="image/jpeg", consume=True)
     assert store.path("originals/abc").read_bytes() == b"original"
+
+
+async def _grow(store: BlobStore, path: Path, data: bytes, step: int = 1024 * 1024) -> Incoming:
+    """Write `data` to `path` a step at a time, telling the store as it grows."""
+    incoming = store.incoming(path)
+    with path.open("wb") as f:
+        for start in range(0, len(data), step):
+            f.write(data[start : start + step])
+            f.flush()
+            incoming.grown(min(start + step, len(data)))
+            await asyncio.sleep(0)  # let part uploads start, as they would while receiving
+    return incoming
+
+
+@pytest.mark.parametrize("size", [1000, MULTIPART_THRESHOLD + 3 * PART_SIZE // 2])
+async def test_a_growing_file_is_committed_under_its_key(
+    store: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    monkeypatch.setattr(s3_incoming, "COPY_PART_SIZE", PART_SIZE)  # the copy in parts, too
+    data = os.urandom(size)
+    path = tmp_path / "spool"
+    incoming = await _grow(store, path, data)
+    await incoming.commit("originals/grown", content_type="image/png")
+    assert await store.get_bytes("originals/grown") == data
+    info = await store.stat("originals/grown")
+    assert info is not None and info.size == size
+    if isinstance(store, S3BlobStore):
+        assert info.content_type == "image/png"
+        assert await _leftovers(store) == ([], [])
+    assert not path.exists()  # taken over
+
+
+async def test_a_large_file_goes_up_while_it_is_written(
+    tmp_path: Path, s3_server: S3Server
+) -> None:
+    store = open_blob_store(
+        f"s3://{unique('pb').replace('_', '-')}", endpoint_url=s3_server.endpoint_url
+    )
+    assert isinstance(store, S3BlobStore)
+    await store.start()
+    await store.create_bucket()
+    try:
+        data = os.urandom(MULTIPART_THRESHOLD + 2 * PART_SIZE)
+        incoming = await _grow(store, tmp_path / "spool", data)
+        async with asyncio.timeout(20):  # before commit: parts are there already
+            while not await _uploaded_parts(store):
+                await asyncio.sleep(0.05)
+        await incoming.commit("originals/early", content_type="image/jpeg")
+        assert await store.get_bytes("originals/early") == data
+    finally:
+        await store.close()
+
+
+async def test_an_aborted_file_leaves_nothing(store: BlobStore, tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    incoming = await _grow(store, path, os.urandom(MULTIPART_THRESHOLD + PART_SIZE))
+    await incoming.abort()
+    await incoming.abort()  # twice is harmless
+    assert await store.stat("originals/grown") is None
+    if isinstance(store, S3BlobStore):
+        assert await _leftovers(store) == ([], [])
+    assert path.exists()  # still the writer's
+
+
+async def _leftovers(store: S3BlobStore) -> tuple[list[str], list[str]]:
+    """Staging objects, and multipart uploads not completed or aborted."""
+    listed = await store.client.list_objects_v2(Bucket=store.bucket)
+    objects = [o["Key"] for o in listed.get("Contents", []) if "/incoming/" in f"/{o['Key']}"]
+    uploads = await store.client.list_multipart_uploads(Bucket=store.bucket)
+    return objects, [u["Key"] for u in uploads.get("Uploads", [])]
+
+
+async def _uploaded_parts(store: S3BlobStore) -> int:
+    uploads = await store.client.list_multipart_uploads(Bucket=store.bucket)
+    count = 0
+    for upload in uploads.get("Uploads", []):
+        parts = await store.client.list_parts(
+            Bucket=store.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+        count += len(parts.get("Parts", []))
+    return count

@@ -47,7 +47,7 @@ async def store(tmp_path: Path) -> LocalBlobStore:
 
 
 async def _spool(store: LocalBlobStore, data: bytes, chunk: int = 1000) -> Spool:
-    spool = Spool(spool_directory(store))
+    spool = Spool(spool_directory(store), store)
     for start in range(0, len(data), chunk):
         await spool.write(data[start : start + chunk])
     return spool
@@ -60,11 +60,11 @@ async def test_an_image_is_hashed_probed_and_stored_once(store: LocalBlobStore) 
         assert isinstance(checked, Checked)
         assert checked.photo_id == hashlib.sha256(data).hexdigest()
         assert (checked.size, checked.content_type) == (len(data), "image/jpeg")
-        stored = await first.store(store, checked)
+        stored = await first.store(checked)
     async with await _spool(store, data) as second:
         again = await second.check(max_pixels=10**8)
         assert isinstance(again, Checked)
-        duplicate = await second.store(store, again)
+        duplicate = await second.store(again)
 
     assert stored.duplicate is False and duplicate.duplicate is True
     assert stored.blob_key == duplicate.blob_key == f"originals/{checked.photo_id}"

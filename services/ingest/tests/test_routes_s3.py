@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from photobus_common.blobs import S3BlobStore
+from photobus_common.blobs.s3 import MULTIPART_THRESHOLD, PART_SIZE
 from photobus_common.events import PhotoReceived
 from photobus_ingest.app import create_app
 from photobus_ingest.config import IngestSettings
@@ -65,5 +67,30 @@ async def test_a_missing_bucket_is_503_and_no_event(
         assert response.headers["Retry-After"] == "5"
         assert (await response.json())["error"] == "blob_store_unavailable"
         assert tap.events == []
+    finally:
+        await client.close()
+
+
+async def test_a_large_upload_goes_up_in_parts_and_leaves_no_staging_object(
+    settings: IngestSettings, tap: EventTap, bucket: S3BlobStore, s3_server: S3Server
+) -> None:
+    data = PENTAX.read_bytes() + os.urandom(MULTIPART_THRESHOLD + PART_SIZE)
+    store = S3BlobStore(bucket.bucket, endpoint_url=s3_server.endpoint_url)
+    client = await start_client(create_app(settings, blobs=store))
+    try:
+        body = raw_multipart([("file", "big.jpg", data)])
+        response = await client.post(
+            "/v1/jobs", data=io.BytesIO(body), headers={"Content-Type": MULTIPART}
+        )
+        assert response.status == 202, await response.text()
+        photo_id = (await response.json())["items"][0]["photo_id"]
+        assert photo_id == hashlib.sha256(data).hexdigest()
+        assert await bucket.get_bytes(f"originals/{photo_id}") == data
+        info = await bucket.stat(f"originals/{photo_id}")
+        assert info is not None and info.content_type == "image/jpeg"
+        listed = await bucket.client.list_objects_v2(Bucket=bucket.bucket)
+        assert [o["Key"] for o in listed["Contents"]] == [f"originals/{photo_id}"]
+        uploads = await bucket.client.list_multipart_uploads(Bucket=bucket.bucket)
+        assert uploads.get("Uploads", []) == []
     finally:
         await client.close()

@@ -62,7 +62,7 @@ class FetchWorker:
 
     async def _take_in(self, url: str) -> Outcome:
         try:
-            async with Spool(self._ingest.spool_dir) as spool:
+            async with Spool(self._ingest.spool_dir, self._ingest.blobs) as spool:
                 try:
                     await fetch_url(
                         self._session,
@@ -77,7 +77,7 @@ class FetchWorker:
                 verdict = await spool.check(max_pixels=self._ingest.settings.max_pixels)
                 if isinstance(verdict, Refused):
                     return verdict
-                return await spool.store(self._ingest.blobs, verdict)
+                return await spool.store(verdict)
         except BlobStoreUnavailable as e:  # the spool's disk or the store: ours, not the URL's
             raise RetryLater(f"could not store the fetched original: {e}") from e
 

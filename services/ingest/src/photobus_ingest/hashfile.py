@@ -41,8 +41,9 @@ class HashingWriter:
         self._filling = bytearray(BATCH)
         self._filled = 0
         self._free: list[bytearray] = []
-        self._in_flight: deque[Future[bytearray]] = deque()
+        self._in_flight: deque[tuple[Future[bytearray], int]] = deque()
         self._ended = False
+        self.written = 0  # bytes known to be in the file (batches settled so far)
 
     async def write(self, piece: bytes | bytearray | memoryview) -> None:
         size = len(piece)
@@ -80,7 +81,7 @@ class HashingWriter:
             return
         self._ended = True
         # Batches not started yet are cancelled; one may be running still.
-        running = [b for b in self._in_flight if not b.cancel() and not b.done()]
+        running = [b for b, _ in self._in_flight if not b.cancel() and not b.done()]
         self._in_flight.clear()
         if running:  # the thread is writing to the descriptor: close it after that
             self._thread.submit(os.close, self._fd)
@@ -90,21 +91,23 @@ class HashingWriter:
 
     async def _hand_over(self) -> None:
         """Queue the filled buffer for the thread; wait if too many are queued already."""
-        while self._in_flight and self._in_flight[0].done():
+        while self._in_flight and self._in_flight[0][0].done():
             await self._settle_oldest()
         if len(self._in_flight) >= IN_FLIGHT:
             await self._settle_oldest()
-        self._in_flight.append(self._thread.submit(self._absorb, self._filling, self._filled))
+        batch = self._thread.submit(self._absorb, self._filling, self._filled)
+        self._in_flight.append((batch, self._filled))
         self._filling = self._free.pop() if self._free else bytearray(BATCH)
         self._filled = 0
 
     async def _settle_oldest(self) -> None:
         """Wait for the oldest batch (its error is raised here); its buffer is free again."""
-        oldest = self._in_flight[0]
+        oldest, size = self._in_flight[0]
         if not oldest.done():  # only then is the loop woken when it is
             await asyncio.wrap_future(oldest)
         self._in_flight.popleft()
         self._free.append(oldest.result())
+        self.written += size
 
     def _absorb(self, batch: bytearray, filled: int) -> bytearray:
         view = memoryview(batch)[:filled]

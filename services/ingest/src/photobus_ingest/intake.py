@@ -71,14 +71,17 @@ def spool_directory(blobs: BlobStore) -> Path:
 class Spool:
     """One item's bytes on their way in, hashed, counted and sniffed as they arrive.
 
-    Use as `async with Spool(directory) as spool:`; the file is removed on exit unless
-    the blob store took it over.
+    Use as `async with Spool(directory, blobs) as spool:`; the file is removed on exit
+    unless the blob store took it over. The blob store sees the file grow and may
+    upload it meanwhile (S3: in parts), before its key, the hash, is known.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, blobs: BlobStore) -> None:
         fd, name = tempfile.mkstemp(dir=directory, prefix="spool-")
         self.path = Path(name)
         self._writer = HashingWriter(fd)
+        self._blobs = blobs
+        self._incoming = blobs.incoming(self.path)
         self._head = b""
         self.size = 0
         self.content_type: str | None = None
@@ -108,13 +111,16 @@ class Spool:
             await self._writer.write(chunk)
         except OSError as e:  # a full or failing disk: storage is down, not the upload bad
             raise BlobStoreUnavailable(f"could not spool the upload: {e}") from e
+        self._incoming.grown(self._writer.written)
 
     async def _finish_writing(self) -> str:
         """Everything is in the file, which is closed (its errors surface here); the hash."""
         try:
-            return await self._writer.finish()
+            photo_id = await self._writer.finish()
         except OSError as e:
             raise BlobStoreUnavailable(f"could not spool the upload: {e}") from e
+        self._incoming.grown(self._writer.written)
+        return photo_id
 
     def _sniff(self) -> None:
         self._sniffed = True
@@ -146,15 +152,17 @@ class Spool:
             height=probe.height,
         )
 
-    async def store(self, blobs: BlobStore, checked: Checked) -> Stored:
+    async def store(self, checked: Checked) -> Stored:
         """Put the original in the blob store (once: the same bytes are the same photo).
 
         Raises BlobStoreUnavailable when the store cannot take it.
         """
         key = original_key(checked.photo_id)
-        duplicate = await blobs.stat(key) is not None
-        if not duplicate:
-            await blobs.put_file(key, self.path, content_type=checked.content_type, consume=True)
+        duplicate = await self._blobs.stat(key) is not None
+        if duplicate:
+            await self._incoming.abort()
+        else:
+            await self._incoming.commit(key, content_type=checked.content_type)
         return Stored(
             photo_id=checked.photo_id,
             blob_key=key,
@@ -167,6 +175,7 @@ class Spool:
 
     async def discard(self) -> None:
         self._writer.abandon()
+        await self._incoming.abort()
         self.path.unlink(missing_ok=True)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
+from photobus_common.blobs import BlobStore
 
 from photobus_ingest.formdata import FormReader, MalformedForm, PartHead, form_boundary
 from photobus_ingest.intake import Checked, Refused, Spool, safe_filename
@@ -75,6 +76,7 @@ async def read_upload(
     request: web.Request,
     *,
     spool_dir: Path,
+    blobs: BlobStore,
     max_pixels: int,
     max_bytes: int,
     max_items: int,
@@ -114,7 +116,9 @@ async def read_upload(
                             "too_many_items",
                             f"At most {max_items} files per request: split the upload.",
                         )
-                    upload.files.append(await _read_file(form, part, spool_dir, max_pixels))
+                    upload.files.append(
+                        await _read_file(form, part, Spool(spool_dir, blobs), max_pixels)
+                    )
                 else:
                     fields += 1
                     if fields > MAX_FIELDS:
@@ -148,9 +152,8 @@ async def read_upload(
 
 
 async def _read_file(
-    form: FormReader, part: PartHead, spool_dir: Path, max_pixels: int
+    form: FormReader, part: PartHead, spool: Spool, max_pixels: int
 ) -> UploadedFile:
-    spool = Spool(spool_dir)
     try:
         async for piece in form.body():
             await spool.write(piece)

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from photobus_common.blobs.base import BlobInfo, BlobNotFound, BlobStore, BlobStoreUnavailable
+from photobus_common.blobs.base import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    BlobStoreUnavailable,
+    Incoming,
+)
 from photobus_common.blobs.local import LocalBlobStore
 from photobus_common.blobs.s3 import S3BlobStore
 
@@ -16,6 +22,7 @@ __all__ = [
     "BlobNotFound",
     "BlobStore",
     "BlobStoreUnavailable",
+    "Incoming",
     "LocalBlobStore",
     "S3BlobStore",
     "open_blob_store",

@@ -24,6 +24,24 @@ class BlobInfo:
     content_type: str | None
 
 
+class Incoming(ABC):
+    """A file on its way into the store while it is still being written, its key unknown.
+
+    Originals are keyed by their hash, known only once the last byte is in. The writer
+    reports how far the local file has grown; a store may upload it meanwhile.
+    """
+
+    def grown(self, size: int) -> None:  # noqa: B027 (most stores wait for the end)
+        """The local file now holds its first `size` bytes, final from now on."""
+
+    @abstractmethod
+    async def commit(self, key: str, *, content_type: str) -> None:
+        """Store the whole file under `key` (raises BlobStoreUnavailable); it is taken over."""
+
+    async def abort(self) -> None:  # noqa: B027 (most stores have nothing to undo)
+        """Drop whatever went up already; the local file stays the writer's."""
+
+
 class BlobStore(ABC):
     @abstractmethod
     async def start(self) -> None: ...
@@ -48,6 +66,11 @@ class BlobStore(ABC):
         With `consume=True` the store may take the file over (move it) instead of copying.
         """
 
+    def incoming(self, path: Path) -> Incoming:
+        """Stream the file being written at `path` into the store (`put_file` at the end
+        unless a store does better)."""
+        return _PutAtCommit(self, path)
+
     @abstractmethod
     async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
@@ -66,3 +89,12 @@ class BlobStore(ABC):
 
     async def exists(self, key: str) -> bool:
         return await self.stat(key) is not None
+
+
+class _PutAtCommit(Incoming):
+    def __init__(self, store: BlobStore, path: Path) -> None:
+        self._store = store
+        self._path = path
+
+    async def commit(self, key: str, *, content_type: str) -> None:
+        await self._store.put_file(key, self._path, content_type=content_type, consume=True)

@@ -18,11 +18,12 @@ from photobus_common.blobs.base import (
     BlobNotFound,
     BlobStore,
     BlobStoreUnavailable,
+    Incoming,
 )
 
 PART_SIZE = 8 * 1024 * 1024  # S3 wants every part but the last to be at least 5 MiB
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
-PARALLEL_PARTS = 4
+PARALLEL_PARTS = 4  # parts in memory at once, per file: PARALLEL_PARTS * PART_SIZE
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
@@ -47,8 +48,20 @@ class S3BlobStore(BlobStore):
         self._stack = AsyncExitStack()
         self._client: Any = None
 
-    def _key(self, key: str) -> str:
+    def object_key(self, key: str) -> str:
+        """The S3 object key of a blob key (under the store's prefix)."""
         return self.prefix + key
+
+    @property
+    def client(self) -> Any:
+        """The aiobotocore S3 client (between `start` and `close`)."""
+        return self._client
+
+    def incoming(self, path: Path) -> Incoming:
+        """Large files go up in parts while they are written (see s3_incoming)."""
+        from photobus_common.blobs.s3_incoming import S3Incoming  # it builds on this module
+
+        return S3Incoming(self, path)
 
     async def start(self) -> None:
         config = AioConfig(
@@ -91,7 +104,7 @@ class S3BlobStore(BlobStore):
     async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
         try:
             await self._client.put_object(
-                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+                Bucket=self.bucket, Key=self.object_key(key), Body=data, ContentType=content_type
             )
         except (ClientError, BotoCoreError, OSError) as e:
             raise BlobStoreUnavailable(f"could not write {key}: {e}") from e
@@ -104,7 +117,10 @@ class S3BlobStore(BlobStore):
             if size < MULTIPART_THRESHOLD:
                 data = await asyncio.to_thread(path.read_bytes)
                 await self._client.put_object(
-                    Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+                    Bucket=self.bucket,
+                    Key=self.object_key(key),
+                    Body=data,
+                    ContentType=content_type,
                 )
             else:
                 await self._multipart(key, path, size, content_type)
@@ -115,7 +131,7 @@ class S3BlobStore(BlobStore):
 
     async def _multipart(self, key: str, path: Path, size: int, content_type: str) -> None:
         upload = await self._client.create_multipart_upload(
-            Bucket=self.bucket, Key=self._key(key), ContentType=content_type
+            Bucket=self.bucket, Key=self.object_key(key), ContentType=content_type
         )
         upload_id = upload["UploadId"]
         limiter = asyncio.Semaphore(PARALLEL_PARTS)
@@ -130,7 +146,7 @@ class S3BlobStore(BlobStore):
                 body = await asyncio.to_thread(read_part, number)
                 part = await self._client.upload_part(
                     Bucket=self.bucket,
-                    Key=self._key(key),
+                    Key=self.object_key(key),
                     UploadId=upload_id,
                     PartNumber=number,
                     Body=body,
@@ -142,19 +158,19 @@ class S3BlobStore(BlobStore):
             parts = await asyncio.gather(*(send(n) for n in range(1, count + 1)))
             await self._client.complete_multipart_upload(
                 Bucket=self.bucket,
-                Key=self._key(key),
+                Key=self.object_key(key),
                 UploadId=upload_id,
                 MultipartUpload={"Parts": parts},
             )
         except BaseException:
             await self._client.abort_multipart_upload(
-                Bucket=self.bucket, Key=self._key(key), UploadId=upload_id
+                Bucket=self.bucket, Key=self.object_key(key), UploadId=upload_id
             )
             raise
 
     async def get_bytes(self, key: str) -> bytes:
         try:
-            response = await self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            response = await self._client.get_object(Bucket=self.bucket, Key=self.object_key(key))
         except ClientError as e:
             if _code(e) in _MISSING:
                 raise BlobNotFound(key) from e
@@ -165,7 +181,7 @@ class S3BlobStore(BlobStore):
 
     async def stream(self, key: str) -> AsyncIterator[bytes]:
         try:
-            response = await self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            response = await self._client.get_object(Bucket=self.bucket, Key=self.object_key(key))
         except ClientError as e:
             if _code(e) in _MISSING:
                 raise BlobNotFound(key) from e
@@ -176,7 +192,7 @@ class S3BlobStore(BlobStore):
 
     async def stat(self, key: str) -> BlobInfo | None:
         try:
-            head = await self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+            head = await self._client.head_object(Bucket=self.bucket, Key=self.object_key(key))
         except ClientError as e:
             if _code(e) in _MISSING:
                 return None
@@ -184,4 +200,4 @@ class S3BlobStore(BlobStore):
         return BlobInfo(size=int(head["ContentLength"]), content_type=head.get("ContentType"))
 
     async def delete(self, key: str) -> None:
-        await self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        await self._client.delete_object(Bucket=self.bucket, Key=self.object_key(key))

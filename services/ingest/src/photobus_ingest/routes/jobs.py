@@ -48,6 +48,7 @@ async def accept_files(request: web.Request, *, owner: str | None = None) -> dic
     upload = await read_upload(
         request,
         spool_dir=ingest.spool_dir,
+        blobs=ingest.blobs,
         max_pixels=settings.max_pixels,
         max_bytes=settings.max_upload_bytes,
         max_items=settings.max_items_per_job,
@@ -63,11 +64,7 @@ async def accept_files(request: web.Request, *, owner: str | None = None) -> dic
         entries: list[Entry] = []
         for f in upload.files:
             verdict = f.verdict
-            outcome = (
-                verdict
-                if isinstance(verdict, Refused)
-                else await f.spool.store(ingest.blobs, verdict)
-            )
+            outcome = verdict if isinstance(verdict, Refused) else await f.spool.store(verdict)
             entries.append(
                 upload_entry(
                     job_id=job_id,
