@@ -124,7 +124,9 @@ def _update_job(
     if not job_id:
         return view
     job = view.jobs.get(job_id) or JobView(job_id=job_id, created=at)
-    job = change(job.model_copy(update={"created": min(job.created, at)}))
+    if at < job.created:  # (a copy only when it changes: this runs for every event)
+        job = job.model_copy(update={"created": at})
+    job = change(job)
     return view.model_copy(update={"jobs": {**view.jobs, job_id: job}})
 
 
@@ -150,7 +152,9 @@ def _update_photo(
     view: StatusView, photo_id: str, at: datetime, change: Callable[[PhotoView], PhotoView]
 ) -> StatusView:
     photo = view.photos.get(photo_id) or PhotoView(photo_id=photo_id, first_seen=at)
-    photo = change(photo.model_copy(update={"first_seen": min(photo.first_seen, at)}))
+    if at < photo.first_seen:
+        photo = photo.model_copy(update={"first_seen": at})
+    photo = change(photo)
     return view.model_copy(update={"photos": {**view.photos, photo_id: photo}})
 
 
