@@ -82,6 +82,7 @@ class Spool:
         self._writer = HashingWriter(fd)
         self._blobs = blobs
         self._incoming = blobs.incoming(self.path)
+        self._taken = False  # the blob store has the file now
         self._head = b""
         self.size = 0
         self.content_type: str | None = None
@@ -163,6 +164,7 @@ class Spool:
             await self._incoming.abort()
         else:
             await self._incoming.commit(key, content_type=checked.content_type)
+            self._taken = True
         return Stored(
             photo_id=checked.photo_id,
             blob_key=key,
@@ -176,7 +178,8 @@ class Spool:
     async def discard(self) -> None:
         self._writer.abandon()
         await self._incoming.abort()
-        self.path.unlink(missing_ok=True)
+        if not self._taken:  # off the loop: unlinking a large file takes a while
+            await asyncio.to_thread(self.path.unlink, missing_ok=True)
 
 
 _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
