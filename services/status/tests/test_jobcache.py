@@ -122,7 +122,7 @@ async def test_a_missing_job_is_not_kept() -> None:
 
 async def test_the_least_recently_read_job_makes_room() -> None:
     clock, db = Clock(), Db()
-    cache = JobCache(max_entries=2, clock=clock)
+    cache = JobCache(max_bytes=2 * len(b'{"version": 1}'), clock=clock)  # two bodies
     cache.caught_up(clock.now)
     for job in ("a", "b"):
         await cache.get(job, db.load)

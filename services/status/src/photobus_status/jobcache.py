@@ -52,11 +52,12 @@ class JobCache:
     def __init__(
         self,
         *,
-        max_entries: int = 20_000,
+        max_bytes: int = 32 * 1024**2,
         trust_seconds: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self.trust_seconds = trust_seconds
         self._clock = clock
         self._entries: OrderedDict[str, Rendered] = OrderedDict()
@@ -78,7 +79,7 @@ class JobCache:
                 self._entries.move_to_end(job_id)
                 return found
         elif self._entries:
-            self._entries.clear()  # notifications may have been missed: nothing is certain
+            self._clear()  # notifications may have been missed: nothing is certain
         token = self._loads[job_id] = object()
         try:
             found = await load()
@@ -87,15 +88,19 @@ class JobCache:
             if current:
                 del self._loads[job_id]
         if found is not None and current and self.trusted:
+            self.changed([job_id])  # (in case another load kept one meanwhile)
             self._entries[job_id] = found
-            if len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._bytes += len(found.body)
+            while self._bytes > self.max_bytes:  # the least recently read go first
+                self._bytes -= len(self._entries.popitem(last=False)[1].body)
         return found
 
     def changed(self, job_ids: Iterable[str]) -> None:
         """These jobs changed: drop their bodies, and those being loaded."""
         for job_id in job_ids:
-            self._entries.pop(job_id, None)
+            dropped = self._entries.pop(job_id, None)
+            if dropped is not None:
+                self._bytes -= len(dropped.body)
             self._loads.pop(job_id, None)
 
     def caught_up(self, as_of: float) -> None:
@@ -105,5 +110,9 @@ class JobCache:
     def lost(self) -> None:
         """Notifications may have been missed: drop everything until caught up again."""
         self._trusted_until = float("-inf")
-        self._entries.clear()
+        self._clear()
         self._loads.clear()
+
+    def _clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
