@@ -200,9 +200,13 @@ def is_duplicate(photo: PhotoView, scope: str) -> bool:
     return first[0] != scope
 
 
-def photo_state(photo: PhotoView, required: bool) -> tuple[Progress, str | None]:
+def photo_state(
+    photo: PhotoView, required: bool, deliveries: Mapping[str, Delivery] | None = None
+) -> tuple[Progress, str | None]:
+    """`deliveries`: the photo's `photo_destinations`, when they are known already."""
     thumb, thumb_reason = thumbnail_state(photo)
-    deliveries = photo_destinations(photo)
+    if deliveries is None:
+        deliveries = photo_destinations(photo)
     return _progress(thumb, thumb_reason, deliveries, _photo_requested(photo), required)
 
 

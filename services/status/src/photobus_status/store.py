@@ -152,7 +152,8 @@ async def _load_photos(conn: Connection, photo_ids: Iterable[str]) -> dict[str, 
 async def _write_photos(conn: Connection, photos: Sequence[PhotoView], required: bool) -> None:
     photo_rows, delivery_rows = [], []
     for photo in photos:
-        state, _ = photo_state(photo, required)
+        deliveries = photo_destinations(photo)
+        state, _ = photo_state(photo, required, deliveries)
         thumb, thumb_reason = thumbnail_state(photo)
         refs = photo.refs.values()
         photo_rows.append(
@@ -172,7 +173,7 @@ async def _write_photos(conn: Connection, photos: Sequence[PhotoView], required:
                 photo.model_dump_json(),
             )
         )
-        for dest, d in photo_destinations(photo).items():
+        for dest, d in deliveries.items():
             delivery_rows.append(
                 (photo.photo_id, dest, d.state, d.url, d.remote_id, d.duplicate, d.reason,
                  d.retry_at, d.attempt, d.updated_at)
