@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.status.tests.histories import accepted, photo_id, received, thumbnailed, upload
 from services.status.tests.status_harness import RunningStatus, poll, running_status
@@ -122,3 +123,30 @@ async def _count(status: RunningStatus, job: str) -> int:
 
 async def _more(status: RunningStatus, job: str, than: int) -> bool | None:
     return True if await _count(status, job) > than else None
+
+
+async def test_the_folding_replica_answers_from_memory_what_it_just_wrote(
+    status: RunningStatus,
+) -> None:
+    job = f"job-{uuid.uuid4().hex}"
+    folded = await _count(status, job)
+    await status.broker.publish(accepted(job, [upload("a")], 0))
+    await poll(lambda: _more(status, job, folded), timeout=15)
+    loads = await _reads(status, "miss") + await _reads(status, "untrusted")
+
+    doc = await status.job(job)  # never read before: the body came with the commit
+
+    assert doc is not None and doc["job_id"] == job
+    assert await _reads(status, "miss") + await _reads(status, "untrusted") == loads
+
+
+async def _reads(status: RunningStatus, outcome: str) -> float:
+    text = await (await status.client.get("/metrics")).text()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "photobus_status_job_cache_reads_total"
+                and sample.labels["outcome"] == outcome
+            ):
+                return sample.value
+    return 0.0

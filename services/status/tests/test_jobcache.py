@@ -133,3 +133,50 @@ async def test_the_least_recently_read_job_makes_room() -> None:
     assert db.loads == loads  # still there
     await cache.get("b", db.load)
     assert db.loads == loads + 1  # made room for c
+
+
+def written(version: int, text: str = "w") -> Rendered:
+    return Rendered.of("alice", f'{{"written": "{text}"}}'.encode(), version)
+
+
+async def test_a_body_this_replica_wrote_is_read_from_memory_until_a_later_change() -> None:
+    clock, db = Clock(), Db()
+    cache = cache_at(clock)
+    cache.written("j", written(7))
+    assert await cache.get("j", db.load) == written(7) and db.loads == 0
+
+    cache.changed(["j"], 7)  # its own notification, arriving after the commit
+    assert await cache.get("j", db.load) == written(7) and db.loads == 0
+    cache.changed(["j"], 8)  # another replica's later commit
+    assert (await cache.get("j", db.load)) != written(7) and db.loads == 1
+
+
+async def test_a_change_of_unknown_version_drops_a_written_body() -> None:
+    clock, db = Clock(), Db()
+    cache = cache_at(clock)
+    cache.written("j", written(7))
+    cache.changed(["j"])  # a replica that sends no version
+    await cache.get("j", db.load)
+    assert db.loads == 1
+
+
+async def test_a_write_revokes_a_load_in_progress_and_outlives_older_ones() -> None:
+    clock, db = Clock(), Db()
+    cache = cache_at(clock)
+    db.gate = asyncio.Event()
+    reading = asyncio.create_task(cache.get("j", db.load))
+    await asyncio.sleep(0)  # the load read the state before the write
+    cache.written("j", written(9))
+    db.gate.set()
+    await reading
+    assert await cache.get("j", db.load) == written(9)
+
+    cache.written("j", written(8, "older"))  # (never newer than what is kept)
+    assert await cache.get("j", db.load) == written(9)
+
+
+async def test_nothing_written_is_kept_while_notifications_are_not_known_to_arrive() -> None:
+    cache = cache_at(Clock())
+    cache.lost()
+    cache.written("j", written(7))
+    assert len(cache) == 0

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from photobus_common.events import Event, MessageDeadLettered
 from photobus_status import store as store_module
-from photobus_status.live import CHANNEL
+from photobus_status.live import CHANNEL, parse
 from photobus_status.queries import get_job, job_body
 from photobus_status.store import EventStore
 
@@ -205,8 +205,8 @@ async def test_a_job_written_before_bodies_were_kept_reads_alike(
         await pool.execute("UPDATE jobs SET body = NULL WHERE job_id = $1", job)
         rendered = await job_body(pool, job)  # from the documents, on read
         assert stored is not None and rendered is not None
-        assert json.loads(rendered[0]) == json.loads(stored[0])
-        assert rendered[1] == stored[1]
+        assert json.loads(rendered.body) == json.loads(stored.body)
+        assert rendered.owner == stored.owner
 
 
 async def test_a_batch_announces_the_jobs_it_changed_at_its_commit(
@@ -223,7 +223,10 @@ async def test_a_batch_announces_the_jobs_it_changed_at_its_commit(
             history = two_jobs()
             assert await store.apply(history) == ["job-1", "job-2"]
             async with asyncio.timeout(5):
-                assert {await heard.get(), await heard.get()} == {"job-1", "job-2"}
+                notified = [parse(await heard.get()), parse(await heard.get())]
+            assert sorted(job for job, _ in notified) == ["job-1", "job-2"]
+            written = await job_body(pool, "job-1")  # the transaction id rides along
+            assert written is not None and {v for _, v in notified} == {written.version}
             assert await store.apply(history) == []  # nothing new: nothing announced
             await listener.execute("SELECT 1")  # a notification would have come before this
             await asyncio.sleep(0)  # (its callback is scheduled, not run, on arrival)

@@ -43,6 +43,7 @@ from photobus_status.routes.openapi import openapi
 log = logging.getLogger(__name__)
 
 PRODUCER = "status"
+POOL_SIZE = 10
 
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
@@ -103,7 +104,9 @@ async def _until_reachable(dsn: str, attempts: int = 60) -> asyncpg.Pool:
             applied = await migrate(dsn)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
-            return await store.create_pool(dsn, min_size=1, max_size=10)
+            # Every connection opened at start: one opened under load (TLS attempt, codec
+            # set-up) stalled the reads queued behind it by tens of ms (bench/status.py).
+            return await store.create_pool(dsn, min_size=POOL_SIZE, max_size=POOL_SIZE)
         except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as e:
             if attempt == attempts:
                 raise
@@ -129,13 +132,15 @@ def _consumers(settings: StatusSettings) -> CleanupContext:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         pool, broker, changes = app[PG_POOL], app[BROKER], app[CHANGES]
         sink = store.EventStore(
-            pool, terminal_destinations_required=settings.terminal_destinations_required
+            pool,
+            terminal_destinations_required=settings.terminal_destinations_required,
+            cache=app[JOB_CACHE],  # the bodies it commits: this replica reads them at once
         )
 
         async def on_commit(job_ids: list[str]) -> None:
-            # This replica's streams and cache at once; every replica's (this one's
-            # too) through the NOTIFY sent in the transaction.
-            changes.notify(job_ids)
+            # This replica's streams at once; every replica's (this one's too) through
+            # the NOTIFY sent in the transaction.
+            changes.notify_watchers(job_ids)
 
         folder = BatchFolder(sink, on_commit=on_commit)
         await broker.consume_batches(STATUS, folder.fold, max_size=MAX_BATCH, prefetch=PREFETCH)

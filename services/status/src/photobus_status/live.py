@@ -64,10 +64,16 @@ class JobChanges:
             if not watchers:
                 self._watchers.pop(job_id, None)
 
-    def notify(self, job_ids: Iterable[str]) -> None:
+    def notify(self, job_ids: Iterable[str], version: int | None = None) -> None:
+        """These jobs changed (in transaction `version`, when known)."""
         job_ids = list(job_ids)
         if self.cache is not None:
-            self.cache.changed(job_ids)
+            self.cache.changed(job_ids, version)
+        self.notify_watchers(job_ids)
+
+    def notify_watchers(self, job_ids: Iterable[str]) -> None:
+        """Only the streams: for this replica's own commits, whose bodies the store has
+        handed to the cache already."""
         for job_id in job_ids:
             for subscription in self._watchers.get(job_id, ()):
                 subscription._signal()
@@ -91,12 +97,28 @@ class JobChanges:
         return sum(len(s) for s in self._watchers.values())
 
 
-async def announce(conn: asyncpg.Connection | PoolConnectionProxy, job_ids: Iterable[str]) -> None:
-    """Tell every replica (this one included, through its listener) that these jobs changed;
-    within a transaction, at its commit."""
+async def announce(
+    conn: asyncpg.Connection | PoolConnectionProxy, job_ids: Iterable[str]
+) -> int | None:
+    """Tell every replica (this one included, through its listener) that these jobs changed
+    — within a transaction, at its commit — as `<job_id> <transaction id>`; returns the
+    transaction id (None when no job changed)."""
     ids = sorted(set(job_ids))
-    if ids:
-        await conn.execute("SELECT pg_notify($1, j) FROM unnest($2::text[]) AS j", CHANNEL, ids)
+    if not ids:
+        return None
+    version: int = await conn.fetchval(
+        "SELECT max(v) FROM (SELECT pg_notify($1, j || ' ' || txid_current()),"
+        " txid_current() AS v FROM unnest($2::text[]) AS j) AS sent",
+        CHANNEL,
+        ids,
+    )
+    return version
+
+
+def parse(payload: str) -> tuple[str, int | None]:
+    """`<job_id> <version>` (or a bare job_id, from a replica that sends no version)."""
+    job_id, _, version = payload.partition(" ")
+    return job_id, int(version) if version.isdigit() else None
 
 
 async def listen(dsn: str, changes: JobChanges, *, retry_delay: float = 1.0) -> None:
@@ -117,7 +139,8 @@ async def _listen_once(dsn: str, changes: JobChanges, *, missed_some: bool) -> N
     conn = await asyncpg.connect(dsn)
 
     def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
-        changes.notify([str(payload)])
+        job_id, version = parse(str(payload))
+        changes.notify([job_id], version)
 
     closed = asyncio.Event()
     conn.add_termination_listener(lambda _conn: closed.set())

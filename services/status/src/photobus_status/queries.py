@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from photobus_common.events import ImageMetadata
@@ -60,20 +60,26 @@ class PhotoPage(BaseModel):
 async def get_job(pool: asyncpg.Pool, job_id: str, *, owner: str | None = None) -> JobDoc | None:
     """The job as its owner sees it; None when missing or owned by someone else."""
     found = await job_body(pool, job_id)
-    if found is None or (owner is not None and found[1] != owner):
+    if found is None or (owner is not None and found.owner != owner):
         return None
-    return JobDoc.model_validate_json(found[0])
+    return JobDoc.model_validate_json(found.body)
 
 
-async def job_body(pool: asyncpg.Pool, job_id: str) -> tuple[str, str | None] | None:
-    """The job's JSON (the same for whoever may see it) and its owner; None when missing."""
-    row = await pool.fetchrow("SELECT owner, body FROM jobs WHERE job_id = $1", job_id)
+class JobBody(NamedTuple):
+    body: str  # the JSON `GET /v1/jobs/{id}` answers: the same for whoever may see it
+    owner: str | None
+    version: int | None  # the transaction that wrote it (None for rows from before)
+
+
+async def job_body(pool: asyncpg.Pool, job_id: str) -> JobBody | None:
+    """The job's JSON, owner and version; None when missing."""
+    row = await pool.fetchrow("SELECT body, owner, version FROM jobs WHERE job_id = $1", job_id)
     if row is None:
         return None
     if row["body"] is not None:
-        return row["body"], row["owner"]
+        return JobBody(row["body"], row["owner"], row["version"])
     doc = await _render(pool, job_id)  # a row written before bodies were kept
-    return None if doc is None else (doc.model_dump_json(), row["owner"])
+    return None if doc is None else JobBody(doc.model_dump_json(), row["owner"], None)
 
 
 async def _render(pool: asyncpg.Pool, job_id: str) -> JobDoc | None:

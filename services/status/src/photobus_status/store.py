@@ -5,7 +5,9 @@ A batch is deduplicated on `event_id` (within itself and against
 the stored documents of the jobs and photos they touch, and the derived columns
 (status, item and delivery rows) are rewritten from those documents. Writers are
 serialised by one advisory lock, so a batch always sees the previous one whole.
-The jobs a batch changed are announced (`NOTIFY`) in its transaction: every
+Each job's `GET /v1/jobs/{id}` body is rendered as it is written (`jobs.body`, with the
+writing transaction's id as `version`), and handed to this replica's cache once
+committed. The jobs a batch changed are announced (`NOTIFY`) in its transaction: every
 replica hears of every commit, and of nothing that was rolled back.
 """
 
@@ -20,6 +22,7 @@ from asyncpg.pool import PoolConnectionProxy
 from photobus_common.events import Event, MessageDeadLettered
 
 from photobus_status.job_doc import job_doc
+from photobus_status.jobcache import JobCache, Rendered
 from photobus_status.live import announce
 from photobus_status.progress import (
     item_state,
@@ -36,6 +39,9 @@ Connection = asyncpg.Connection | PoolConnectionProxy
 
 _APPLY_LOCK = 0x7374617475730001  # "status" + 1: every status writer takes it
 
+Bodies = dict[str, tuple[str | None, str]]
+"""job_id -> (owner, the JSON `GET /v1/jobs/{id}` answers)"""
+
 
 async def init_connection(conn: asyncpg.Connection) -> None:
     """Decode json/jsonb to Python values (and back) on every pooled connection."""
@@ -50,29 +56,41 @@ async def create_pool(dsn: str, **kwargs: Any) -> asyncpg.Pool:
 
 
 class EventStore:
-    def __init__(self, pool: asyncpg.Pool, *, terminal_destinations_required: bool) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        terminal_destinations_required: bool,
+        cache: JobCache | None = None,
+    ) -> None:
         self._pool = pool
         self._required = terminal_destinations_required
+        self._cache = cache  # given the bodies this store commits
 
     async def apply(self, events: Sequence[Event]) -> list[str]:
         """Apply a batch in one transaction; returns the ids of the jobs whose view changed."""
         batch = list({e.event_id: e for e in events}.values())  # first position wins
         if not batch:
             return []
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _APPLY_LOCK)
-            fresh = await _claim(conn, batch)
-            if not fresh:
-                return []
-            await _record_dead_letters(conn, fresh)
-            changed = await self._fold_and_write(conn, fresh)
-            await announce(conn, changed)
-            return changed
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _APPLY_LOCK)
+                fresh = await _claim(conn, batch)
+                if not fresh:
+                    return []
+                await _record_dead_letters(conn, fresh)
+                written = await self._fold_and_write(conn, fresh)
+                version = await announce(conn, written)
+            # Committed: the next read of these jobs is answered from memory.
+            if self._cache is not None and version is not None:
+                for job_id, (owner, body) in written.items():
+                    self._cache.written(job_id, Rendered.of(owner, body.encode(), version))
+        return sorted(written)
 
     async def record_dead_letter(self, event: MessageDeadLettered) -> list[str]:
         return await self.apply([event])
 
-    async def _fold_and_write(self, conn: Connection, events: list[Event]) -> list[str]:
+    async def _fold_and_write(self, conn: Connection, events: list[Event]) -> Bodies:
         job_ids = {e.job_id for e in events if e.job_id}
         photo_ids = {p for e in events if (p := getattr(e, "photo_id", None))}
         before = StatusView(
@@ -88,8 +106,7 @@ class EventStore:
         needed = {i.photo_id for j in jobs.values() for i in j.items.values() if i.photo_id}
         photos = {**await _load_photos(conn, needed - set(after.photos)), **after.photos}
         await _write_photos(conn, changed_photos, self._required)
-        await _write_jobs(conn, jobs.values(), photos, self._required)
-        return sorted(jobs)
+        return await _write_jobs(conn, jobs.values(), photos, self._required)
 
 
 async def _claim(conn: Connection, batch: list[Event]) -> list[Event]:
@@ -212,7 +229,9 @@ async def _write_jobs(
     jobs: Iterable[JobView],
     photos: dict[str, PhotoView],
     required: bool,
-) -> None:
+) -> Bodies:
+    """Write the jobs, their items and their bodies; returns each job's owner and body."""
+    bodies: Bodies = {}
     job_rows, item_rows = [], []
     for job in jobs:
         states = {
@@ -222,11 +241,11 @@ async def _write_jobs(
         status, finished = status_of(job, list(states.values()))
         body = job_doc(
             job, status, finished, {k: (s.state, s.reason) for k, s in states.items()}, photos
-        )
+        ).model_dump_json()
+        bodies[job.job_id] = (job.owner, body)
         job_rows.append(
-            (job.job_id, job.owner, status, job.created, finished, job.model_dump_json(),
-             body.model_dump_json())
-        )  # fmt: skip
+            (job.job_id, job.owner, status, job.created, finished, job.model_dump_json(), body)
+        )
         for item in job.items.values():
             state = states[item.item_id]
             item_rows.append(
@@ -235,12 +254,12 @@ async def _write_jobs(
             )  # fmt: skip
     await conn.executemany(
         """
-        INSERT INTO jobs (job_id, owner, status, created_at, finished_at, doc, body)
-        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7)
+        INSERT INTO jobs (job_id, owner, status, created_at, finished_at, doc, body, version)
+        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, txid_current())
         ON CONFLICT (job_id) DO UPDATE SET
             owner = EXCLUDED.owner, status = EXCLUDED.status, created_at = EXCLUDED.created_at,
             finished_at = EXCLUDED.finished_at, doc = EXCLUDED.doc, body = EXCLUDED.body,
-            updated_at = now()
+            version = EXCLUDED.version, updated_at = now()
         """,
         job_rows,
     )
@@ -255,3 +274,4 @@ async def _write_jobs(
         """,
         item_rows,
     )
+    return bodies

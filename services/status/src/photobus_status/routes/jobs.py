@@ -39,9 +39,9 @@ routes = web.RouteTableDef()
 async def job_json(request: web.Request, job_id: str) -> dict[str, Any] | None:
     found = await queries.job_body(request.app[PG_POOL], job_id)
     owner = owner_of(request)
-    if found is None or (owner is not None and found[1] != owner):
+    if found is None or (owner is not None and found.owner != owner):
         return None
-    body: dict[str, Any] = json.loads(found[0])
+    body: dict[str, Any] = json.loads(found.body)
     return body
 
 
@@ -68,7 +68,9 @@ async def get_job(request: web.Request) -> web.Response:
 
 async def _load(pool: asyncpg.Pool, job_id: str) -> Rendered | None:
     found = await queries.job_body(pool, job_id)
-    return None if found is None else Rendered.of(found[1], found[0].encode())
+    if found is None:
+        return None
+    return Rendered.of(found.owner, found.body.encode(), found.version)
 
 
 @routes.get("/v1/jobs/{job_id}/events")
