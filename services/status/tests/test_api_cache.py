@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -52,9 +54,11 @@ async def test_the_folding_replica_answers_a_commit_at_once(status: RunningStatu
     assert doc["items"][0]["photo_id"] == P1
 
 
-async def test_another_replica_answers_a_commit_within_a_notifications_delay(
+@asynccontextmanager
+async def job_and_replica(
     status: RunningStatus, amqp_url: str, database: infra.TestDatabase, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[str, RunningStatus]]:
+    """A job the folding `status` has, and a second replica (not folding) that has cached it."""
     job = f"job-{uuid.uuid4().hex}"
     await status.broker.publish(accepted(job, [upload("a")], 0))
     await status.job_when(job, lambda d: True)
@@ -69,6 +73,13 @@ async def test_another_replica_answers_a_commit_within_a_notifications_delay(
         await replica.job_when(job, lambda d: True)
         for _ in range(3):
             assert (await replica.client.get(f"/v1/jobs/{job}")).status == 200
+        yield job, replica
+
+
+async def test_another_replica_answers_a_commit_within_a_notifications_delay(
+    status: RunningStatus, amqp_url: str, database: infra.TestDatabase, tmp_path: Path
+) -> None:
+    async with job_and_replica(status, amqp_url, database, tmp_path) as (job, replica):
         folded = await _count(status, job)
 
         await status.broker.publish(received(job, "a", P1, 1))
@@ -83,19 +94,7 @@ async def test_another_replica_answers_a_commit_within_a_notifications_delay(
 async def test_a_replica_whose_listener_was_cut_serves_no_stale_job(
     status: RunningStatus, amqp_url: str, database: infra.TestDatabase, tmp_path: Path
 ) -> None:
-    job = f"job-{uuid.uuid4().hex}"
-    await status.broker.publish(accepted(job, [upload("a")], 0))
-    await status.job_when(job, lambda d: True)
-    async with running_status(
-        amqp_url=amqp_url,
-        namespace=status.settings.namespace,
-        dsn=database.dsn,
-        blob_dir=tmp_path / "replica-blobs",
-        publishers=status.settings.publishers,
-        consume=False,
-    ) as replica:
-        for _ in range(3):
-            assert (await replica.client.get(f"/v1/jobs/{job}")).status == 200
+    async with job_and_replica(status, amqp_url, database, tmp_path) as (job, replica):
         admin = await asyncpg.connect(database.dsn)
         try:  # every connection of the view's database, the replica's listener among them
             await admin.execute(
