@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from photobus_common.service import lower_cpu_priority
 
-from tests.fakes.__main__ import NAMES, build_fake
+from tests.fakes.__main__ import NAMES, build_fake, serve_until_signalled
 from tests.fakes.imgur import FakeImgur
 from tests.fakes.imgur_shapes import Credits
 from tests.fakes.process import REPO_ROOT
@@ -47,13 +46,7 @@ async def serve() -> None:
     for fake in fakes.values():
         await fake.start(0)
     print(json.dumps({name: fake.url for name, fake in fakes.items()}), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    for fake in fakes.values():
-        await fake.stop()
+    await serve_until_signalled(fakes.values())
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import signal
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,17 @@ async def serve(names: list[str], port: int, state_file: Path | None, credential
     if state_file is not None:
         write_state(state_file, urls)
     print(json.dumps(urls), flush=True)
+    await serve_until_signalled(fakes.values())
+
+
+async def serve_until_signalled(fakes: Iterable[FakeServer]) -> None:
+    """Keep the started fakes serving until SIGTERM or SIGINT, then stop them."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    for fake in fakes.values():
+    for fake in fakes:
         await fake.stop()
 
 
