@@ -30,7 +30,7 @@ from photobus_common.topology import STATUS, deployment_specs
 
 from photobus_status import store
 from photobus_status.config import StatusSettings
-from photobus_status.consumer import MAX_BATCH, PREFETCH, BatchFolder
+from photobus_status.consumer import MAX_BATCH, MAX_WAIT, PREFETCH, BatchFolder
 from photobus_status.deadletters import DeadLetterReader
 from photobus_status.gallery import setup_gallery
 from photobus_status.gallery.signin import guard
@@ -143,7 +143,9 @@ def _consumers(settings: StatusSettings) -> CleanupContext:
             changes.notify_watchers(job_ids)
 
         folder = BatchFolder(sink, on_commit=on_commit)
-        await broker.consume_batches(STATUS, folder.fold, max_size=MAX_BATCH, prefetch=PREFETCH)
+        await broker.consume_batches(
+            STATUS, folder.fold, max_size=MAX_BATCH, max_wait=MAX_WAIT, prefetch=PREFETCH
+        )
         readers = DeadLetterReader(broker, sink, on_commit=on_commit)
         await readers.start(deployment_specs(settings.publishers))
         yield
