@@ -147,12 +147,16 @@ async def test_a_job_with_title_tags_and_album_reaches_all_three_with_those_fiel
     )
     job = await wait_job(http, pub.url("status"), reply["job_id"])
     assert job["status"] == "completed", job
-    # Background work: the publishers run at the lowest CPU priority, the others do not.
+    # Background work: the publishers run at the lowest CPU priority (niceness 19 and
+    # SCHED_IDLE), the others do not.
     ours = os.nice(0)  # the services start at the test runner's niceness
     for name, service in pub.stack.services.items():
         assert service.process is not None
         niceness = os.getpriority(os.PRIO_PROCESS, service.process.pid)
-        assert niceness == (max(19, ours) if name.startswith("publisher-") else ours), name
+        background = name.startswith("publisher-")
+        assert niceness == (max(19, ours) if background else ours), name
+        policy = os.sched_getscheduler(service.process.pid)
+        assert policy == (os.SCHED_IDLE if background else os.SCHED_OTHER), name
     ids = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     links: dict[str, dict[str, str]] = {name: {} for name in PUBLISHERS}
     for item in job["items"]:

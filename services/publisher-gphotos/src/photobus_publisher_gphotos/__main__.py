@@ -18,6 +18,7 @@ def main() -> None:
         port=settings.publisher_gphotos_port,
         api_keys_configured=settings.api_keys is not None,
         niceness=settings.publisher_nice,
+        cpu_idle=settings.publisher_cpu_idle,
     )
 
 

@@ -33,6 +33,10 @@ class PublisherSettings(CommonSettings):
     # work that waits on the network; at 19 it only takes CPU that thumbnails and the
     # upload API leave over, and on an idle host it loses nothing.
     publisher_nice: int = Field(default=19, ge=0, le=19)
+    # And under Linux's SCHED_IDLE policy: a core goes to thumbnails and uploads the
+    # moment they want it (measured in bench/pipeline.py: publishers and fakes took
+    # ~11 CPU-ms per photo while thumbnails were due at niceness 19, ~4 under SCHED_IDLE).
+    publisher_cpu_idle: bool = True
 
     imgur_client_id: SecretStr | None = None
     imgur_client_secret: SecretStr | None = None
