@@ -4,7 +4,7 @@ The fake Imgur charges 10 credits an upload against the real hourly budget (abou
 200 uploads), which a benchmark of hundreds of photos would exhaust: here every
 budget is a million credits. Otherwise `python -m tests.fakes all`.
 
-    python -m bench.fakes [--nice N]   # prints {"imgur": url, ...} as one line, serves until SIGTERM
+    python -m bench.fakes [--nice N] [--idle]   # prints {"imgur": url, ...} as one line, serves until SIGTERM
 """
 
 from __future__ import annotations
@@ -50,14 +50,16 @@ async def serve() -> None:
 
 
 @asynccontextmanager
-async def fakes_process(*, nice: int = 0) -> AsyncIterator[tuple[int, dict[str, str]]]:
+async def fakes_process(
+    *, nice: int = 0, idle: bool = False
+) -> AsyncIterator[tuple[int, dict[str, str]]]:
     """Yields (pid, {"imgur": url, ...}) once the fakes listen; stops them on exit.
 
-    `nice`: the fakes' CPU niceness, for benchmarks where they stand in for remote
-    services whose CPU would not be this machine's.
+    `nice` and `idle` (SCHED_IDLE): the fakes' CPU priority, for benchmarks where they
+    stand in for remote services whose CPU would not be this machine's.
     """
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.fakes", "--nice", str(nice),
+        sys.executable, "-m", "bench.fakes", "--nice", str(nice), *(["--idle"] if idle else []),
         cwd=REPO_ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert child.stdout is not None
@@ -76,7 +78,9 @@ async def fakes_process(*, nice: int = 0) -> AsyncIterator[tuple[int, dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nice", type=int, default=0, help="CPU niceness to run at")
-    lower_cpu_priority(parser.parse_args().nice)
+    parser.add_argument("--idle", action="store_true", help="run under SCHED_IDLE")
+    args = parser.parse_args()
+    lower_cpu_priority(args.nice, idle=args.idle)
     asyncio.run(serve())
 
 
