@@ -101,9 +101,11 @@ def job_doc(
     finished: datetime | None,
     states: ItemStates,
     photos: Mapping[str, PhotoView],
+    destinations: Mapping[str, Mapping[str, Delivery]] | None = None,
 ) -> JobDoc:
     """The job, its items in the order they were declared. Built from validated models,
-    so nothing is validated again (this runs for every job every batch touches)."""
+    so nothing is validated again (this runs for every job every batch touches).
+    `destinations`: each item's `item_destinations`, when they are known already."""
     ordered = sorted(
         job.items.values(), key=lambda i: (i.position is None, i.position or 0, i.item_id)
     )
@@ -111,7 +113,10 @@ def job_doc(
     for item in ordered:
         photo = photos.get(item.photo_id or "")
         scope = scope_of(job.job_id, item.item_id)
-        destinations = item_destinations(photo, scope, requested_of(item, job))
+        if destinations is not None:
+            delivered = destinations[item.item_id]
+        else:
+            delivered = item_destinations(photo, scope, requested_of(item, job))
         state, reason = states.get(item.item_id, ("pending", None))
         items.append(
             ItemDoc.model_construct(
@@ -125,7 +130,7 @@ def job_doc(
                 duplicate=is_duplicate(photo, scope) if photo else False,
                 thumbnails=thumbnails(photo),
                 metadata=photo.thumbnail.metadata if photo else None,
-                destinations={d: destination_doc(v) for d, v in destinations.items()},
+                destinations={d: destination_doc(v) for d, v in delivered.items()},
             )
         )
     return JobDoc.model_construct(

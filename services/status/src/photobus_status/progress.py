@@ -86,11 +86,13 @@ def delivery_of(facts: DeliveryFacts) -> Delivery:
     return Delivery(updated_at=requested)
 
 
-def _join_all(facts: Iterable[DeliveryFacts]) -> DeliveryFacts:
-    joined = NO_FACTS
+def _join_all(facts: Iterable[DeliveryFacts | None]) -> DeliveryFacts:
+    """The facts joined, the missing (None) left out: joining one is no work at all."""
+    joined: DeliveryFacts | None = None
     for one in facts:
-        joined = joined.join(one)
-    return joined
+        if one is not None:
+            joined = one if joined is None else joined.join(one)
+    return NO_FACTS if joined is None else joined
 
 
 def thumbnail_state(photo: PhotoView | None) -> tuple[ThumbnailState, str | None]:
@@ -126,7 +128,7 @@ def item_destinations(
     shared = photo.deliveries.get(PHOTO_SCOPE, {})
     names = [*wanted, *sorted(set(own) - set(wanted))]
     return {
-        d: delivery_of(_join_all([own.get(d, NO_FACTS), shared.get(d, NO_FACTS)]))
+        d: delivery_of(_join_all([own.get(d), shared.get(d)]))
         if d in wanted
         else delivery_of(own[d])
         for d in names
@@ -167,7 +169,14 @@ def _progress(
     return ("partial" if failures else "completed"), reason
 
 
-def item_state(job: JobView, item: ItemView, photo: PhotoView | None, required: bool) -> ItemState:
+def item_state(
+    job: JobView,
+    item: ItemView,
+    photo: PhotoView | None,
+    required: bool,
+    destinations: dict[str, Delivery] | None = None,
+) -> ItemState:
+    """`destinations`: the item's `item_destinations`, when they are known already."""
     for fact in (item.rejected, item.dead_lettered):
         if fact is not None:
             return ItemState(state="failed", reason=fact.reason, finished=fact.at)
@@ -175,7 +184,8 @@ def item_state(job: JobView, item: ItemView, photo: PhotoView | None, required: 
         return ItemState(state="pending")
     scope = scope_of(job.job_id, item.item_id)
     requested = requested_destinations(item, job)
-    destinations = item_destinations(photo, scope, requested)
+    if destinations is None:
+        destinations = item_destinations(photo, scope, requested)
     thumb, thumb_reason = thumbnail_state(photo)
     state, reason = _progress(thumb, thumb_reason, destinations, requested, required)
     finished = None

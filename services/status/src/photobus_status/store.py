@@ -25,14 +25,16 @@ from photobus_status.job_doc import job_doc
 from photobus_status.jobcache import JobCache, Rendered
 from photobus_status.live import announce
 from photobus_status.progress import (
+    item_destinations,
     item_state,
     photo_destinations,
     photo_state,
+    requested_destinations,
     status_of,
     thumbnail_state,
 )
 from photobus_status.view import fold
-from photobus_status.view_models import JobView, PhotoView, StatusView
+from photobus_status.view_models import JobView, PhotoView, StatusView, scope_of
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 """A plain connection or one borrowed from a pool."""
@@ -234,13 +236,21 @@ async def _write_jobs(
     bodies: Bodies = {}
     job_rows, item_rows = [], []
     for job in jobs:
-        states = {
-            key: item_state(job, item, photos.get(item.photo_id or ""), required)
-            for key, item in job.items.items()
-        }
+        states, destinations = {}, {}
+        for key, item in job.items.items():
+            # Derived once, for the item's state and for its body alike.
+            photo = photos.get(item.photo_id or "")
+            scope = scope_of(job.job_id, key)
+            destinations[key] = item_destinations(photo, scope, requested_destinations(item, job))
+            states[key] = item_state(job, item, photo, required, destinations[key])
         status, finished = status_of(job, list(states.values()))
         body = job_doc(
-            job, status, finished, {k: (s.state, s.reason) for k, s in states.items()}, photos
+            job,
+            status,
+            finished,
+            {k: (s.state, s.reason) for k, s in states.items()},
+            photos,
+            destinations,
         ).model_dump_json()
         bodies[job.job_id] = (job.owner, body)
         job_rows.append(

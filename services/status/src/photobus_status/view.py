@@ -15,6 +15,7 @@ What the registers *mean* (delivery state, item and job progress) is derived in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -52,22 +53,38 @@ from photobus_status.view_models import (
 
 
 def fold(events: Iterable[Event], view: StatusView | None = None) -> StatusView:
-    result = view or StatusView()
+    """`view` with every event folded in; `view` itself is left untouched."""
+    # The events go into copies of the view's two dicts, changed in place: rebuilding the
+    # view and its dicts for every event cost a copy of every job and photo of a batch
+    # per event. The models in them are never changed, only replaced.
+    draft = _Draft(dict(view.jobs), dict(view.photos)) if view else _Draft({}, {})
     for event in events:
-        result = apply(result, event)
-    return result
+        _apply(draft, event)
+    return StatusView.model_construct(jobs=draft.jobs, photos=draft.photos)
 
 
 def apply(view: StatusView, event: Event) -> StatusView:
     """Return the view with `event` folded in; `view` is left untouched."""
+    return fold([event], view)
+
+
+@dataclass(slots=True)
+class _Draft:
+    """The view being folded: its dicts change, the models in them do not."""
+
+    jobs: dict[str, JobView]
+    photos: dict[str, PhotoView]
+
+
+def _apply(view: _Draft, event: Event) -> None:
     at, eid = event.occurred_at, str(event.event_id)
     match event:
         case JobAccepted():
-            view = _update_job(view, event.job_id, at, lambda job: _accept(job, event))
+            _update_job(view, event.job_id, at, lambda job: _accept(job, event))
         case FetchRequested():
-            view = _update_item(view, event.job_id, event.item_id, at, event.owner, _fetch(event))
+            _update_item(view, event.job_id, event.item_id, at, event.owner, _fetch(event))
         case PhotoReceived():
-            view = _update_item(view, event.job_id, event.item_id, at, event.owner, _receive(event))
+            _update_item(view, event.job_id, event.item_id, at, event.owner, _receive(event))
             if event.job_id:
                 ref = PhotoRef(
                     job_id=event.job_id,
@@ -76,10 +93,10 @@ def apply(view: StatusView, event: Event) -> StatusView:
                     owner=event.owner,
                     options=event.options,
                 )
-                view = _update_photo(view, event.photo_id, at, lambda p: _add_ref(p, ref, event))
+                _update_photo(view, event.photo_id, at, lambda p: _add_ref(p, ref, event))
         case PhotoRejected():
             fact = Outcome(at=at, event_id=eid, reason=_reason(event.reason, event.detail))
-            view = _update_item(
+            _update_item(
                 view,
                 event.job_id,
                 event.item_id,
@@ -88,12 +105,12 @@ def apply(view: StatusView, event: Event) -> StatusView:
                 lambda i: i.model_copy(update={"rejected": latest(i.rejected, fact)}),
             )
         case ThumbnailCreated():
-            view = _update_photo(view, event.photo_id, at, lambda p: _thumbnail_created(p, event))
+            _update_photo(view, event.photo_id, at, lambda p: _thumbnail_created(p, event))
         case ThumbnailFailed():
             fact = Outcome(at=at, event_id=eid, reason=_reason(event.reason, event.detail))
-            view = _update_photo(view, event.photo_id, at, lambda p: _thumbnail_failed(p, fact))
+            _update_photo(view, event.photo_id, at, lambda p: _thumbnail_failed(p, fact))
         case ThumbnailRequested():
-            view = _update_photo(view, event.photo_id, at, lambda p: _thumbnail_requested(p, at))
+            _update_photo(view, event.photo_id, at, lambda p: _thumbnail_requested(p, at))
         case (
             PublishSucceeded()
             | PublishRetrying()
@@ -103,15 +120,14 @@ def apply(view: StatusView, event: Event) -> StatusView:
         ):
             scope = scope_of(event.job_id, event.item_id)
             facts = _delivery_facts(event)
-            view = _update_photo(
+            _update_photo(
                 view,
                 event.photo_id,
                 at,
                 lambda p: _add_delivery(p, scope, event.destination, facts),
             )
         case MessageDeadLettered():
-            view = _dead_lettered(view, event)
-    return view
+            _dead_lettered(view, event)
 
 
 def _reason(code: str, detail: str) -> str:
@@ -119,25 +135,24 @@ def _reason(code: str, detail: str) -> str:
 
 
 def _update_job(
-    view: StatusView, job_id: str | None, at: datetime, change: Callable[[JobView], JobView]
-) -> StatusView:
+    view: _Draft, job_id: str | None, at: datetime, change: Callable[[JobView], JobView]
+) -> None:
     if not job_id:
-        return view
+        return
     job = view.jobs.get(job_id) or JobView(job_id=job_id, created=at)
     if at < job.created:  # (a copy only when it changes: this runs for every event)
         job = job.model_copy(update={"created": at})
-    job = change(job)
-    return view.model_copy(update={"jobs": {**view.jobs, job_id: job}})
+    view.jobs[job_id] = change(job)
 
 
 def _update_item(
-    view: StatusView,
+    view: _Draft,
     job_id: str | None,
     item_id: str,
     at: datetime,
     owner: str | None,
     change: Callable[[ItemView], ItemView],
-) -> StatusView:
+) -> None:
     def on_job(job: JobView) -> JobView:
         item = change(job.items.get(item_id) or ItemView(item_id=item_id))
         update: dict[str, Any] = {"items": {**job.items, item_id: item}}
@@ -145,17 +160,16 @@ def _update_item(
             update["owner"] = min(owner, job.owner) if job.owner else owner
         return job.model_copy(update=update)
 
-    return _update_job(view, job_id, at, on_job)
+    _update_job(view, job_id, at, on_job)
 
 
 def _update_photo(
-    view: StatusView, photo_id: str, at: datetime, change: Callable[[PhotoView], PhotoView]
-) -> StatusView:
+    view: _Draft, photo_id: str, at: datetime, change: Callable[[PhotoView], PhotoView]
+) -> None:
     photo = view.photos.get(photo_id) or PhotoView(photo_id=photo_id, first_seen=at)
     if at < photo.first_seen:
         photo = photo.model_copy(update={"first_seen": at})
-    photo = change(photo)
-    return view.model_copy(update={"photos": {**view.photos, photo_id: photo}})
+    view.photos[photo_id] = change(photo)
 
 
 def _accept(job: JobView, event: JobAccepted) -> JobView:
@@ -297,21 +311,22 @@ def _add_delivery(
     return photo.model_copy(update={"deliveries": {**photo.deliveries, scope: by_destination}})
 
 
-def _dead_lettered(view: StatusView, event: MessageDeadLettered) -> StatusView:
+def _dead_lettered(view: _Draft, event: MessageDeadLettered) -> None:
     """Attach a poison message to the most precise thing it names, as a failure."""
     at = event.occurred_at
     fact = Outcome(at=at, event_id=str(event.event_id), reason=f"dead_lettered: {event.reason}")
     if event.photo_id and event.destination:
         scope = scope_of(event.job_id, event.item_id)
         facts = DeliveryFacts(failed=fact)
-        return _update_photo(
+        _update_photo(
             view,
             event.photo_id,
             at,
             lambda p: _add_delivery(p, scope, str(event.destination), facts),
         )
+        return
     if event.item_id and event.job_id:
-        return _update_item(
+        _update_item(
             view,
             event.job_id,
             event.item_id,
@@ -319,11 +334,13 @@ def _dead_lettered(view: StatusView, event: MessageDeadLettered) -> StatusView:
             None,
             lambda i: i.model_copy(update={"dead_lettered": latest(i.dead_lettered, fact)}),
         )
+        return
     if event.photo_id:
-        return _update_photo(view, event.photo_id, at, lambda p: _thumbnail_failed(p, fact))
+        _update_photo(view, event.photo_id, at, lambda p: _thumbnail_failed(p, fact))
+        return
 
     def note(job: JobView) -> JobView:
         reasons = sorted({*job.dead_letters, fact.reason or ""})
         return job.model_copy(update={"dead_letters": tuple(reasons)})
 
-    return _update_job(view, event.job_id, at, note)
+    _update_job(view, event.job_id, at, note)
