@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,24 @@ async def test_abandoning_closes_the_file_once_the_thread_is_done(tmp_path: Path
     async with asyncio.timeout(10):
         while _is_open(fd):  # closed by the thread, after the batch it was writing
             await asyncio.sleep(0.01)
+
+
+async def test_the_next_writer_takes_over_the_thread_of_one_abandoned_mid_write(
+    tmp_path: Path,
+) -> None:
+    def hashing_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("hashfile")}
+
+    first_fd = _open(tmp_path / "first")
+    first = HashingWriter(first_fd)
+    for _ in range(IN_FLIGHT + 1):
+        await first.write(bytes(BATCH))
+    threads = hashing_threads()
+    first.abandon()  # its thread may still be writing a batch
+    second = HashingWriter(_open(tmp_path / "second"))
+    await second.write(DATA)
+    assert await second.finish() == hashlib.sha256(DATA).hexdigest()
+    assert (tmp_path / "second").read_bytes() == DATA
+    assert not _is_open(first_fd)  # closed before the second writer's batches ran
+    # The second writer ran on the first one's thread, which is kept for the next.
+    assert threads and hashing_threads() == threads
