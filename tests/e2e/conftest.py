@@ -16,7 +16,9 @@ from tests.support.stack import Stack
 PIPELINE = ["ingest", "thumbnailer", "status"]
 
 
-def pipeline_env(*, amqp_url: str, database_dsn: str, namespace: str, blob_url: str, s3: S3Server | None) -> dict[str, str]:
+def pipeline_env(
+    *, amqp_url: str, database_dsn: str, namespace: str, blob_url: str, s3: S3Server | None
+) -> dict[str, str]:
     env = {
         "PHOTOBUS_AMQP_URL": amqp_url,
         "PHOTOBUS_DATABASE_URL": database_dsn,
@@ -48,13 +50,21 @@ async def create_bucket(s3: S3Server, bucket: str) -> None:
 
 
 @pytest.fixture(scope="module")
-async def pipeline(amqp_url: str, admin_pg_url: str, s3_server: S3Server, request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
+async def pipeline(
+    amqp_url: str, admin_pg_url: str, s3_server: S3Server, request: pytest.FixtureRequest
+) -> AsyncIterator[Stack]:
     """One pipeline per test module, with its own namespace, database and bucket."""
     namespace = infra.unique("pbe2e")
     db = await infra.create_database(admin_pg_url, infra.unique("photobus_e2e"))
     bucket = namespace.replace("_", "-")
     await create_bucket(s3_server, bucket)
-    env = pipeline_env(amqp_url=amqp_url, database_dsn=db.dsn, namespace=namespace, blob_url=f"s3://{bucket}", s3=s3_server)
+    env = pipeline_env(
+        amqp_url=amqp_url,
+        database_dsn=db.dsn,
+        namespace=namespace,
+        blob_url=f"s3://{bucket}",
+        s3=s3_server,
+    )
     stack = Stack.create(request.module.__name__.rsplit(".", 1)[-1], env, PIPELINE)
     try:
         await stack.start()

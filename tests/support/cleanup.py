@@ -19,7 +19,10 @@ from photobus_common.topology import (
 
 def namespace_queues(ns: str) -> list[str]:
     names: list[str] = []
-    specs = [*deployment_specs(DESTINATIONS), *(publisher_spec(d, (1.0, 2.0, 4.0)) for d in DESTINATIONS)]
+    specs = [
+        *deployment_specs(DESTINATIONS),
+        *(publisher_spec(d, (1.0, 2.0, 4.0)) for d in DESTINATIONS),
+    ]
     for spec in specs:
         names += [queue_name(ns, spec.service), dlq_name(ns, spec.service)]
         names += [retry_queue_name(ns, spec.service, d) for d in spec.retry_delays]

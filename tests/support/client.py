@@ -22,11 +22,15 @@ def form_with_files(files: list[tuple[str, bytes]], **fields: str) -> aiohttp.Fo
         form.add_field(name, value)
     for filename, data in files:
         # A stream, not raw bytes: aiohttp warns that large raw bodies block the event loop.
-        form.add_field("file", io.BytesIO(data), filename=filename, content_type="application/octet-stream")
+        form.add_field(
+            "file", io.BytesIO(data), filename=filename, content_type="application/octet-stream"
+        )
     return form
 
 
-async def upload(http: aiohttp.ClientSession, ingest: str, files: list[tuple[str, bytes]], **fields: str) -> dict[str, Any]:
+async def upload(
+    http: aiohttp.ClientSession, ingest: str, files: list[tuple[str, bytes]], **fields: str
+) -> dict[str, Any]:
     async with http.post(f"{ingest}/v1/jobs", data=form_with_files(files, **fields)) as r:
         body: dict[str, Any] = await r.json()
         assert r.status == 202, body
@@ -34,7 +38,12 @@ async def upload(http: aiohttp.ClientSession, ingest: str, files: list[tuple[str
 
 
 async def wait_job(
-    http: aiohttp.ClientSession, status: str, job_id: str, *, timeout: float = 60.0, until: set[str] = TERMINAL
+    http: aiohttp.ClientSession,
+    status: str,
+    job_id: str,
+    *,
+    timeout: float = 60.0,
+    until: set[str] = TERMINAL,
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     job: dict[str, Any] = {}

@@ -46,9 +46,16 @@ class RabbitNode:
     @classmethod
     def create(cls, base: Path) -> RabbitNode:
         if not (BIN / "rabbitmq-server").exists():
-            raise RuntimeError("RabbitMQ is not installed (/usr/lib/rabbitmq/bin/rabbitmq-server missing)")
+            raise RuntimeError(
+                "RabbitMQ is not installed (/usr/lib/rabbitmq/bin/rabbitmq-server missing)"
+            )
         base.mkdir(parents=True, exist_ok=True)
-        node = cls(base=base, port=_free_port(), dist_port=_free_port(), nodename=f"pbtest-{uuid.uuid4().hex[:8]}@localhost")
+        node = cls(
+            base=base,
+            port=_free_port(),
+            dist_port=_free_port(),
+            nodename=f"pbtest-{uuid.uuid4().hex[:8]}@localhost",
+        )
         (base / "rabbitmq.conf").write_text(
             f"listeners.tcp.local = 127.0.0.1:{node.port}\n"
             "loopback_users = none\n"
@@ -95,7 +102,9 @@ class RabbitNode:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"rabbitmq-server exited: {(self.base / 'server.out').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"rabbitmq-server exited: {(self.base / 'server.out').read_text()[-2000:]}"
+                )
             if _port_open(self.port):
                 return
             time.sleep(0.2)

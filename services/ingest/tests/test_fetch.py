@@ -435,7 +435,10 @@ class TlsServer:
 
 def self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
     if shutil.which("openssl") is None:
-        pytest.fail("needs the openssl command to make a certificate: apt-get install openssl", pytrace=False)
+        pytest.fail(
+            "needs the openssl command to make a certificate: apt-get install openssl",
+            pytrace=False,
+        )
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
