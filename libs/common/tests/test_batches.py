@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import cast
 
-from aio_pika.abc import AbstractIncomingMessage
+from aiormq.abc import AbstractChannel, DeliveredMessage
 from aiormq.exceptions import ChannelInvalidStateError
+from pamqp import commands as spec
+from pamqp.header import ContentHeader
 from photobus_common.batches import AckCursor, Batcher, Received, handle_batch
 from photobus_common.events import Event, ThumbnailRequested, dump_event
 from pydantic import ValidationError
@@ -81,20 +82,17 @@ async def test_a_failing_handler_does_not_stop_the_batches() -> None:
 # -- acks ---------------------------------------------------------------------------
 
 
-@dataclass
-class FakeMessage:
-    """Records how it was settled, like an aio-pika message on a live channel."""
+class FakeChannel:
+    """Records how messages were acked on it, like an aiormq channel that is open (or not)."""
 
-    body: bytes
-    delivery_tag: int
-    channel: object
-    settled: list[str] = field(default_factory=list)
-    broken: bool = False
+    def __init__(self) -> None:
+        self.acks: list[tuple[int, bool]] = []
+        self.broken = False
 
-    async def ack(self, multiple: bool = False) -> None:
+    async def basic_ack(self, delivery_tag: int, multiple: bool = False, wait: bool = True) -> None:
         if self.broken:
             raise ChannelInvalidStateError("channel closed")
-        self.settled.append("ack-multiple" if multiple else "ack")
+        self.acks.append((delivery_tag, multiple))
 
 
 def _event(n: int) -> ThumbnailRequested:
@@ -104,13 +102,14 @@ def _event(n: int) -> ThumbnailRequested:
 def messages(tags: Sequence[int], channel: object, body: bytes | None = None) -> list[Received]:
     found = []
     for tag in tags:
-        message = FakeMessage(body or dump_event(_event(tag)), tag, channel)
-        found.append(Received.of(cast(AbstractIncomingMessage, message)))
+        delivered = DeliveredMessage(
+            delivery=spec.Basic.Deliver(delivery_tag=tag),
+            header=ContentHeader(),
+            body=body or dump_event(_event(tag)),
+            channel=cast(AbstractChannel, channel),
+        )
+        found.append(Received.of(delivered))
     return found
-
-
-def fake(received: Received) -> FakeMessage:
-    return cast(FakeMessage, received.message)
 
 
 async def all_done(events: Sequence[Event]) -> list[Exception | None]:
@@ -121,9 +120,8 @@ class Settled:
     def __init__(self) -> None:
         self.failures: list[tuple[int, Exception]] = []
 
-    async def __call__(self, message: AbstractIncomingMessage, error: Exception) -> None:
-        self.failures.append((message.delivery_tag or 0, error))
-        cast(FakeMessage, message).settled.append("settled")
+    async def __call__(self, received: Received, error: Exception) -> None:
+        self.failures.append((received.tag, error))
 
 
 def test_the_cursor_accepts_only_the_next_tags_of_its_channel() -> None:
@@ -139,19 +137,20 @@ def test_the_cursor_accepts_only_the_next_tags_of_its_channel() -> None:
 
 
 async def test_a_batch_handled_whole_is_acked_with_one_multiple_ack() -> None:
-    channel = object()
+    channel = FakeChannel()
     batch = messages([1, 2, 3], channel)
     cursor = AckCursor()
 
     acked = await handle_batch(batch, all_done, Settled(), cursor)
 
     assert acked == 3
-    assert [fake(r).settled for r in batch] == [[], [], ["ack-multiple"]]
+    assert channel.acks == [(3, True)]
     assert cursor.follows(messages([4], channel))
 
 
 async def test_a_failure_settles_each_message_alone() -> None:
-    batch = messages([1, 2, 3], object())
+    channel = FakeChannel()
+    batch = messages([1, 2, 3], channel)
     settled = Settled()
     retry = RuntimeError("try again")
 
@@ -161,12 +160,12 @@ async def test_a_failure_settles_each_message_alone() -> None:
     acked = await handle_batch(batch, second_fails, settled, AckCursor())
 
     assert acked == 2
-    assert [fake(r).settled for r in batch] == [["ack"], ["settled"], ["ack"]]
+    assert channel.acks == [(1, False), (3, False)]
     assert settled.failures == [(2, retry)]
 
 
 async def test_a_body_that_is_no_event_is_settled_as_poison_and_the_rest_handled() -> None:
-    channel = object()
+    channel = FakeChannel()
     batch = [
         *messages([1], channel),
         *messages([2], channel, b"{not json"),
@@ -188,7 +187,7 @@ async def test_a_body_that_is_no_event_is_settled_as_poison_and_the_rest_handled
 
 
 async def test_a_handler_that_raises_fails_every_event() -> None:
-    batch = messages([1, 2], object())
+    batch = messages([1, 2], FakeChannel())
     settled = Settled()
 
     async def broken(events: Sequence[Event]) -> list[Exception | None]:
@@ -199,22 +198,21 @@ async def test_a_handler_that_raises_fails_every_event() -> None:
 
 
 async def test_a_batch_that_does_not_follow_the_cursor_is_acked_message_by_message() -> None:
-    channel = object()
+    channel = FakeChannel()
     cursor = AckCursor()
     batch = messages([2, 3], channel)  # tag 1 was never settled: a multiple ack would take it
 
     assert await handle_batch(batch, all_done, Settled(), cursor) == 2
 
-    assert [fake(r).settled for r in batch] == [["ack"], ["ack"]]
+    assert channel.acks == [(2, False), (3, False)]
     assert not cursor.follows(messages([4], channel))
 
 
 async def test_a_closed_channel_leaves_the_batch_unacked_and_the_cursor_where_it_was() -> None:
-    channel = object()
+    channel = FakeChannel()
+    channel.broken = True
     cursor = AckCursor()
     batch = messages([1, 2], channel)
-    for received in batch:
-        fake(received).broken = True
 
     assert await handle_batch(batch, all_done, Settled(), cursor) == 0
     assert cursor.follows(messages([1], channel))

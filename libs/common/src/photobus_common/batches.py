@@ -22,9 +22,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from aio_pika.abc import AbstractIncomingMessage
+from aiormq.abc import DeliveredMessage
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from pydantic import ValidationError
 
@@ -39,7 +39,7 @@ BatchHandler = Callable[[Sequence[Event]], Awaitable[Sequence[Exception | None]]
 (it will be acked), else the error a `Broker.consume` handler would have raised for it
 (`RetryLater`, `Reject`, or any other, treated as transient)."""
 
-Settle = Callable[[AbstractIncomingMessage, Exception], Awaitable[None]]
+Settle = Callable[["Received", Exception], Awaitable[None]]
 """What the broker does with one failed message: a retry tier, or the `.dlq` (for a
 `Reject`, or a `ValidationError` from a body that is no event)."""
 
@@ -118,17 +118,27 @@ class Batcher(Generic[M]):
         self._flush()
 
 
+class AckChannel(Protocol):
+    def basic_ack(
+        self, delivery_tag: int, multiple: bool = False, wait: bool = True
+    ) -> Awaitable[None]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
-    """A message, with the channel it came on (its delivery tag means nothing elsewhere)."""
+    """A message as aiormq delivered it (no aio-pika message is made unless it fails), with
+    the channel it came on (its delivery tag means nothing elsewhere)."""
 
-    message: AbstractIncomingMessage
-    channel: object
+    message: DeliveredMessage
+    channel: AckChannel
     tag: int
 
     @classmethod
-    def of(cls, message: AbstractIncomingMessage) -> Received:
+    def of(cls, message: DeliveredMessage) -> Received:
         return cls(message, message.channel, message.delivery_tag or 0)
+
+    async def ack(self, *, multiple: bool = False) -> None:
+        await self.channel.basic_ack(self.tag, multiple=multiple)
 
 
 class AckCursor:
@@ -169,7 +179,7 @@ async def handle_batch(
     contiguous = cursor.follows(batch)
     if contiguous and not any(outcomes):
         try:
-            await batch[-1].message.ack(multiple=True)
+            await batch[-1].ack(multiple=True)
         except (AMQPError, ChannelInvalidStateError, ConnectionError) as e:
             # The channel is gone, and with it every unacked message: all are redelivered.
             log.warning("could not ack a batch of %d: %r", len(batch), e)
@@ -180,10 +190,10 @@ async def handle_batch(
     try:
         for received, outcome in zip(batch, outcomes, strict=True):
             if outcome is None:
-                await received.message.ack()
+                await received.ack()
                 acked += 1
             else:
-                await settle(received.message, outcome)
+                await settle(received, outcome)
     except (AMQPError, ChannelInvalidStateError, ConnectionError) as e:
         log.warning("could not settle a batch of %d: %r", len(batch), e)
         return acked

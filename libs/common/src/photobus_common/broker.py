@@ -12,7 +12,8 @@ outcome decides the message's fate:
 A consumer killed mid-message leaves it unacked: RabbitMQ redelivers it, and the
 queue's delivery limit dead-letters one that keeps killing its consumer.
 `consume_batches` does the same for a handler of many events at once, acking a batch
-handled whole with one ack (`photobus_common.batches`).
+handled whole with one ack (`photobus_common.batches`); it subscribes through aiormq
+directly (`photobus_common.raw_consumer`), with no aio-pika message per delivery.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
+    AbstractRobustQueue,
 )
 from aio_pika.exceptions import AMQPError, DeliveryError
+from aiormq.abc import DeliveredMessage
 from pydantic import ValidationError
 
 from photobus_common.batches import (
@@ -45,6 +48,7 @@ from photobus_common.batches import (
 from photobus_common.events import Event, dump_event, parse_event
 from photobus_common.logs import job_context
 from photobus_common.metrics import IN_FLIGHT, MESSAGES
+from photobus_common.raw_consumer import RawConsumer
 from photobus_common.topology import (
     ConsumerSpec,
     declare_all,
@@ -161,7 +165,7 @@ class Broker:
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
-        self._consumers: list[tuple[AbstractQueue, str]] = []
+        self._consumers: list[tuple[str, Callable[[], Awaitable[object]]]] = []  # name, cancel
         self._in_flight = InFlight()
 
     async def connect(self) -> None:
@@ -189,11 +193,11 @@ class Broker:
 
     async def stop_consuming(self, *, drain_timeout: float = 30.0) -> None:
         """Cancel every consumer and wait for in-flight handlers (SIGTERM path)."""
-        for queue, tag in self._consumers:
+        for name, cancel in self._consumers:
             try:
-                await queue.cancel(tag)
+                await cancel()
             except (AMQPError, RuntimeError, TimeoutError):
-                log.warning("could not cancel consumer %s cleanly", queue.name)
+                log.warning("could not cancel consumer %s cleanly", name)
         self._consumers.clear()
         try:
             await asyncio.wait_for(self._in_flight.idle.wait(), drain_timeout)
@@ -260,8 +264,10 @@ class Broker:
                 in_flight.dec()
                 self._in_flight.done()
 
-        tag = await queue.consume(on_message, no_ack=False)
-        self._consumers.append((queue, tag))
+        self._consume_with(queue, await queue.consume(on_message, no_ack=False))
+
+    def _consume_with(self, queue: AbstractQueue, tag: str) -> None:
+        self._consumers.append((queue.name, lambda: queue.cancel(tag)))
 
     async def consume_batches(
         self,
@@ -285,7 +291,9 @@ class Broker:
         acked = MESSAGES.labels(queue=qname, outcome="acked")
         cursor = AckCursor()
 
-        async def settle(message: AbstractIncomingMessage, error: Exception) -> None:
+        async def settle(received: Received, error: Exception) -> None:
+            # Only a failed message is made an aio-pika one (headers, nack, a copy to send).
+            message = aio_pika.IncomingMessage(received.message, no_ack=False)
             await self._settle(spec, message, _delivery(spec, qname, message), error)
 
         async def handle(batch: list[Received]) -> None:
@@ -296,12 +304,15 @@ class Broker:
 
         batcher = Batcher(handle, max_size=max_size, max_wait=max_wait, in_flight=self._in_flight)
 
-        async def on_message(message: AbstractIncomingMessage) -> None:
+        async def on_message(message: DeliveredMessage) -> None:
             in_flight.inc()
             batcher.add(Received.of(message))
 
-        tag = await queue.consume(on_message, no_ack=False)
-        self._consumers.append((queue, tag))
+        if not isinstance(queue, AbstractRobustQueue):  # (it is: the connection is robust)
+            raise TypeError(f"{qname} is no robust queue")
+        consumer = RawConsumer(channel, queue, on_message)
+        await consumer.start()
+        self._consumers.append((qname, consumer.cancel))
 
     async def _handle(
         self, spec: ConsumerSpec, handler: Handler, message: AbstractIncomingMessage
@@ -424,5 +435,4 @@ class Broker:
             finally:
                 self._in_flight.done()
 
-        tag = await q.consume(on_message, no_ack=False)
-        self._consumers.append((q, tag))
+        self._consume_with(q, await q.consume(on_message, no_ack=False))
