@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from photobus_common.events import Event, MessageDeadLettered
+from photobus_common.events import Event, ItemOptions, MessageDeadLettered
 from photobus_status import store as store_module
 from photobus_status.live import CHANNEL, parse
 from photobus_status.queries import get_job, job_body
@@ -129,7 +129,7 @@ async def test_a_batch_is_atomic(
     async def broken(*_: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store_module, "_write_jobs", broken)
+    monkeypatch.setattr(store_module, "write_jobs", broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await store.apply(two_jobs())
     for table in ("processed_events", "photos", "deliveries", "jobs"):
@@ -233,3 +233,28 @@ async def test_a_batch_announces_the_jobs_it_changed_at_its_commit(
             assert heard.empty()
         finally:
             await listener.remove_listener(CHANNEL, on_notify)
+
+
+async def test_a_photos_derived_columns_hold_every_upload_s_tags_titles_and_owners(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """Written a batch at a time (one statement per table): odd strings arrive whole."""
+    odd = ItemOptions(title='a "title", {braced}', tags=("x,y", "back\\slash", "é", "NULL"))
+    plain = ItemOptions(title="plain", tags=("x,y",))
+    first = received("job-1", "a", P1, 1).model_copy(update={"options": odd})
+    again = received("job-2", "b", P1, 2, owner="bob").model_copy(update={"options": plain})
+    await store.apply([first, again, thumbnailed(P1, 3), received("job-3", "c", P2, 4)])
+
+    rows = {
+        r["photo_id"]: r
+        for r in await pool.fetch(
+            "SELECT photo_id, tags, titles, owners, renditions, metadata FROM photos"
+        )
+    }
+    assert rows[P1]["tags"] == sorted(["x,y", "back\\slash", "é", "NULL"])
+    assert rows[P1]["titles"] == ['a "title", {braced}', "plain"]
+    assert rows[P1]["owners"] == ["alice", "bob"]
+    assert set(rows[P1]["renditions"]) == {"preview", "thumb"}
+    assert rows[P1]["metadata"]["width"] == 800
+    assert rows[P2]["renditions"] == {} and rows[P2]["metadata"] is None
+    assert rows[P2]["tags"] == sorted(received("job-3", "c", P2, 4).options.tags)

@@ -1,6 +1,6 @@
 """What `GET /v1/jobs/{job_id}` answers, built from the view's models.
 
-`photobus_status.store` renders it whenever it writes a job and keeps the JSON in the
+`photobus_status.writes` renders it whenever it writes a job and keeps the JSON in the
 job's row (`jobs.body`), so a read is one row and no rendering. `photobus_status.queries`
 renders it on read only for rows written before that column existed.
 """

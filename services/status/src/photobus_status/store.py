@@ -3,8 +3,9 @@
 A batch is deduplicated on `event_id` (within itself and against
 `processed_events`); the new events are folded with `photobus_status.view` into
 the stored documents of the jobs and photos they touch, and the derived columns
-(status, item and delivery rows) are rewritten from those documents. Writers are
-serialised by one advisory lock, so a batch always sees the previous one whole.
+(status, item and delivery rows) are rewritten from those documents
+(`photobus_status.writes`). Writers are serialised by one advisory lock, so a batch
+always sees the previous one whole.
 Each job's `GET /v1/jobs/{id}` body is rendered as it is written (`jobs.body`, with the
 writing transaction's id as `version`), and handed to this replica's cache once
 committed. The jobs a batch changed are announced (`NOTIFY`) in its transaction: every
@@ -18,31 +19,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 from photobus_common.events import Event, MessageDeadLettered
 
-from photobus_status.job_doc import job_doc
 from photobus_status.jobcache import JobCache, Rendered
 from photobus_status.live import announce
-from photobus_status.progress import (
-    item_destinations,
-    item_state,
-    photo_destinations,
-    photo_state,
-    requested_destinations,
-    status_of,
-    thumbnail_state,
-)
 from photobus_status.view import fold
-from photobus_status.view_models import JobView, PhotoView, StatusView, scope_of
-
-Connection = asyncpg.Connection | PoolConnectionProxy
-"""A plain connection or one borrowed from a pool."""
+from photobus_status.view_models import JobView, PhotoView, StatusView
+from photobus_status.writes import Bodies, Connection, write_jobs, write_photos
 
 _APPLY_LOCK = 0x7374617475730001  # "status" + 1: every status writer takes it
-
-Bodies = dict[str, tuple[str | None, str]]
-"""job_id -> (owner, the JSON `GET /v1/jobs/{id}` answers)"""
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -107,8 +92,8 @@ class EventStore:
         jobs = {k: jobs[k] for k in affected if k in jobs}
         needed = {i.photo_id for j in jobs.values() for i in j.items.values() if i.photo_id}
         photos = {**await _load_photos(conn, needed - set(after.photos)), **after.photos}
-        await _write_photos(conn, changed_photos, self._required)
-        return await _write_jobs(conn, jobs.values(), photos, self._required)
+        await write_photos(conn, changed_photos, self._required)
+        return await write_jobs(conn, jobs.values(), photos, self._required)
 
 
 async def _claim(conn: Connection, batch: list[Event]) -> list[Event]:
@@ -166,122 +151,3 @@ async def _load_photos(conn: Connection, photo_ids: Iterable[str]) -> dict[str, 
     )
     photos = (PhotoView.model_validate_json(r[0]) for r in rows)
     return {p.photo_id: p for p in photos}
-
-
-async def _write_photos(conn: Connection, photos: Sequence[PhotoView], required: bool) -> None:
-    photo_rows, delivery_rows = [], []
-    for photo in photos:
-        deliveries = photo_destinations(photo)
-        state, _ = photo_state(photo, required, deliveries)
-        thumb, thumb_reason = thumbnail_state(photo)
-        refs = photo.refs.values()
-        photo_rows.append(
-            (
-                photo.photo_id,
-                photo.first_seen,
-                state,
-                thumb,
-                thumb_reason,
-                {k: r.model_dump(mode="json") for k, r in photo.thumbnail.renditions.items()},
-                photo.thumbnail.metadata.model_dump(mode="json")
-                if photo.thumbnail.metadata
-                else None,
-                sorted({t for r in refs for t in r.options.tags}),
-                sorted({r.options.title for r in refs if r.options.title}),
-                sorted({r.owner for r in refs if r.owner}),
-                photo.model_dump_json(),
-            )
-        )
-        for dest, d in deliveries.items():
-            delivery_rows.append(
-                (photo.photo_id, dest, d.state, d.url, d.remote_id, d.duplicate, d.reason,
-                 d.retry_at, d.attempt, d.updated_at)
-            )  # fmt: skip
-    await conn.executemany(
-        """
-        INSERT INTO photos (photo_id, created_at, state, thumbnail_state, thumbnail_reason,
-                            renditions, metadata, tags, titles, owners, doc)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb)
-        ON CONFLICT (photo_id) DO UPDATE SET
-            created_at = EXCLUDED.created_at, state = EXCLUDED.state,
-            thumbnail_state = EXCLUDED.thumbnail_state,
-            thumbnail_reason = EXCLUDED.thumbnail_reason, renditions = EXCLUDED.renditions,
-            metadata = EXCLUDED.metadata, tags = EXCLUDED.tags, titles = EXCLUDED.titles,
-            owners = EXCLUDED.owners, doc = EXCLUDED.doc, updated_at = now()
-        """,
-        photo_rows,
-    )
-    await conn.executemany(
-        """
-        INSERT INTO deliveries (photo_id, destination, state, url, remote_id, duplicate, reason,
-                                retry_at, attempt, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-        ON CONFLICT (photo_id, destination) DO UPDATE SET
-            state = EXCLUDED.state, url = EXCLUDED.url, remote_id = EXCLUDED.remote_id,
-            duplicate = EXCLUDED.duplicate, reason = EXCLUDED.reason,
-            retry_at = EXCLUDED.retry_at, attempt = EXCLUDED.attempt,
-            updated_at = EXCLUDED.updated_at
-        """,
-        delivery_rows,
-    )
-
-
-async def _write_jobs(
-    conn: Connection,
-    jobs: Iterable[JobView],
-    photos: dict[str, PhotoView],
-    required: bool,
-) -> Bodies:
-    """Write the jobs, their items and their bodies; returns each job's owner and body."""
-    bodies: Bodies = {}
-    job_rows, item_rows = [], []
-    for job in jobs:
-        states, destinations = {}, {}
-        for key, item in job.items.items():
-            # Derived once, for the item's state and for its body alike.
-            photo = photos.get(item.photo_id or "")
-            scope = scope_of(job.job_id, key)
-            destinations[key] = item_destinations(photo, scope, requested_destinations(item, job))
-            states[key] = item_state(job, item, photo, required, destinations[key])
-        status, finished = status_of(job, list(states.values()))
-        body = job_doc(
-            job,
-            status,
-            finished,
-            {k: (s.state, s.reason) for k, s in states.items()},
-            photos,
-            destinations,
-        ).model_dump_json()
-        bodies[job.job_id] = (job.owner, body)
-        job_rows.append(
-            (job.job_id, job.owner, status, job.created, finished, job.model_dump_json(), body)
-        )
-        for item in job.items.values():
-            state = states[item.item_id]
-            item_rows.append(
-                (job.job_id, item.item_id, item.photo_id, item.source, item.filename, item.url,
-                 state.state, state.reason)
-            )  # fmt: skip
-    await conn.executemany(
-        """
-        INSERT INTO jobs (job_id, owner, status, created_at, finished_at, doc, body, version)
-        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, txid_current())
-        ON CONFLICT (job_id) DO UPDATE SET
-            owner = EXCLUDED.owner, status = EXCLUDED.status, created_at = EXCLUDED.created_at,
-            finished_at = EXCLUDED.finished_at, doc = EXCLUDED.doc, body = EXCLUDED.body,
-            version = EXCLUDED.version, updated_at = now()
-        """,
-        job_rows,
-    )
-    await conn.executemany(
-        """
-        INSERT INTO items (job_id, item_id, photo_id, source, filename, url, state, reason)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-        ON CONFLICT (job_id, item_id) DO UPDATE SET
-            photo_id = EXCLUDED.photo_id, source = EXCLUDED.source,
-            filename = EXCLUDED.filename, url = EXCLUDED.url, state = EXCLUDED.state,
-            reason = EXCLUDED.reason
-        """,
-        item_rows,
-    )
-    return bodies
