@@ -114,6 +114,82 @@ async def test_a_file_on_another_filesystem_is_copied_in(
     assert store.path("originals/abc").read_bytes() == b"original"
 
 
+class SyncCalls:
+    """What reached the disk, in order: ("data", file) and ("dir", directory) syncs, renames."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, str]] = []
+        fdatasync, fsync, rename = os.fdatasync, os.fsync, os.rename
+
+        def name_of(fd: int) -> str:
+            return os.readlink(f"/proc/self/fd/{fd}")
+
+        def spy_fdatasync(fd: int) -> None:
+            self.calls.append(("data", name_of(fd)))
+            fdatasync(fd)
+
+        def spy_fsync(fd: int) -> None:
+            self.calls.append(("dir" if os.path.isdir(name_of(fd)) else "file", name_of(fd)))
+            fsync(fd)
+
+        def spy_rename(src: str | Path, dst: str | Path) -> None:
+            self.calls.append(("rename", str(dst)))
+            rename(src, dst)
+
+        monkeypatch.setattr(os, "fdatasync", spy_fdatasync)
+        monkeypatch.setattr(os, "fsync", spy_fsync)
+        monkeypatch.setattr(os, "rename", spy_rename)
+
+
+async def test_an_original_is_on_disk_before_put_file_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    await store.start()
+    source = tmp_path / "blobs" / "upload"
+    source.write_bytes(b"original")
+    disk = SyncCalls(monkeypatch)
+    await store.put_file("originals/abc", source, content_type="image/jpeg", consume=True)
+    target = store.path("originals/abc")
+    # Its data first, then its name (the rename, then the directory holding it).
+    assert disk.calls == [
+        ("data", str(source)),
+        ("rename", str(target)),
+        ("dir", str(target.parent)),
+    ]
+
+
+async def test_a_copied_in_original_is_on_disk_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    await store.start()
+    source = tmp_path / "elsewhere"
+    source.write_bytes(b"original")
+    disk = SyncCalls(monkeypatch)
+    await store.put_file("originals/abc", source, content_type="image/jpeg")
+    target = store.path("originals/abc")
+    assert [kind for kind, _ in disk.calls] == ["data", "dir"]
+    assert disk.calls[0][1].startswith(str(target.parent / ".incoming-"))  # before os.replace
+    assert disk.calls[1][1] == str(target.parent)
+
+
+async def test_renditions_are_not_synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # They are made again from the original; syncing each would slow every thumbnail.
+    store = LocalBlobStore(tmp_path / "blobs")
+    await store.start()
+    disk = SyncCalls(monkeypatch)
+    await store.put_bytes("renditions/abc/thumb.webp", b"webp", content_type="image/webp")
+    assert disk.calls == []
+
+
+async def test_only_a_store_that_keeps_the_spooled_file_wants_it_written_behind(
+    store: BlobStore, tmp_path: Path
+) -> None:
+    incoming = store.incoming(tmp_path / "spool")
+    assert incoming.keeps_file is isinstance(store, LocalBlobStore)
+
+
 async def _grow(store: BlobStore, path: Path, data: bytes, step: int = 1024 * 1024) -> Incoming:
     """Write `data` to `path` a step at a time, telling the store as it grows."""
     incoming = store.incoming(path)

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from photobus_ingest import hashfile
 from photobus_ingest.hashfile import BATCH, IN_FLIGHT, HashingWriter
 
 DATA = os.urandom(5 * BATCH + 12_345)
@@ -109,3 +110,22 @@ async def test_the_next_writer_takes_over_the_thread_of_one_abandoned_mid_write(
     assert not _is_open(first_fd)  # closed before the second writer's batches ran
     # The second writer ran on the first one's thread, which is kept for the next.
     assert threads and hashing_threads() == threads
+
+
+@pytest.mark.parametrize("write_behind", [True, False])
+async def test_write_out_of_each_batch_is_started_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_behind: bool
+) -> None:
+    started: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        hashfile, "start_writeback", lambda fd, offset, length: started.append((offset, length))
+    )
+    writer = HashingWriter(_open(tmp_path / "spool"), write_behind=write_behind)
+    await writer.write(DATA)
+    await writer.finish()
+    if not write_behind:
+        assert started == []
+        return
+    # Every batch, in order, each right after the one before: the whole file.
+    assert [offset for offset, _ in started] == list(range(0, len(DATA), BATCH))
+    assert sum(length for _, length in started) == len(DATA)

@@ -79,9 +79,9 @@ class Spool:
     def __init__(self, directory: Path, blobs: BlobStore) -> None:
         fd, name = tempfile.mkstemp(dir=directory, prefix="spool-")
         self.path = Path(name)
-        self._writer = HashingWriter(fd)
         self._blobs = blobs
         self._incoming = blobs.incoming(self.path)
+        self._writer = HashingWriter(fd, write_behind=self._incoming.keeps_file)
         self._taken = False  # the blob store has the file now
         self._head = b""
         self.size = 0

@@ -31,6 +31,10 @@ class Incoming(ABC):
     reports how far the local file has grown; a store may upload it meanwhile.
     """
 
+    # The store keeps this very file (renames it onto its key): its writer should start
+    # writing it to disk as it goes (`durable.start_writeback`).
+    keeps_file = False
+
     def grown(self, size: int) -> None:  # noqa: B027 (most stores wait for the end)
         """The local file now holds its first `size` bytes, final from now on."""
 
@@ -69,7 +73,7 @@ class BlobStore(ABC):
     def incoming(self, path: Path) -> Incoming:
         """Stream the file being written at `path` into the store (`put_file` at the end
         unless a store does better)."""
-        return _PutAtCommit(self, path)
+        return PutAtCommit(self, path)
 
     @abstractmethod
     async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None: ...
@@ -91,7 +95,9 @@ class BlobStore(ABC):
         return await self.stat(key) is not None
 
 
-class _PutAtCommit(Incoming):
+class PutAtCommit(Incoming):
+    """`put_file` of the whole file at commit."""
+
     def __init__(self, store: BlobStore, path: Path) -> None:
         self._store = store
         self._path = path

@@ -1,4 +1,9 @@
-"""Blobs as files under one directory: the default, so one machine needs no S3."""
+"""Blobs as files under one directory: the default, so one machine needs no S3.
+
+Originals (`put_file`) are on disk before `put_file` returns — data, then the name —
+so an accepted photo survives a power cut (`durable`). Renditions (`put_bytes`) are
+not synced: they are made again from the original (`thumbnail.requested`).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,10 @@ from photobus_common.blobs.base import (
     BlobNotFound,
     BlobStore,
     BlobStoreUnavailable,
+    Incoming,
+    PutAtCommit,
 )
+from photobus_common.blobs.durable import sync_directory, sync_file
 
 
 class LocalBlobStore(BlobStore):
@@ -40,27 +48,35 @@ class LocalBlobStore(BlobStore):
         if not os.access(self.root, os.W_OK):
             raise BlobStoreUnavailable(f"blob directory {self.root} is not writable")
 
-    def _install(self, key: str, write: Callable[[Path], None]) -> None:
+    def _install(self, key: str, write: Callable[[Path], None], *, durable: bool = False) -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         os.close(fd)
         try:
             write(Path(tmp))
+            if durable:
+                sync_file(Path(tmp))
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        if durable:
+            sync_directory(target.parent)
 
     def spool_dir(self) -> Path:
         return self.root / ".spool"
+
+    def incoming(self, path: Path) -> Incoming:
+        return _KeptFile(self, path)
 
     async def put_file(
         self, key: str, path: Path, *, content_type: str, consume: bool = False
     ) -> None:
         try:
             if not (consume and await asyncio.to_thread(self._move, key, path)):
-                await asyncio.to_thread(self._install, key, lambda tmp: _copy(path, tmp))
+                copy = lambda tmp: _copy(path, tmp)  # noqa: E731
+                await asyncio.to_thread(self._install, key, copy, durable=True)
         except OSError as e:
             raise BlobStoreUnavailable(f"could not write {key}: {e}") from e
 
@@ -75,12 +91,14 @@ class LocalBlobStore(BlobStore):
         """
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
+        sync_file(path)
         try:
             os.rename(path, target)
         except OSError as e:
             if e.errno == errno.EXDEV:
                 return False
             raise
+        sync_directory(target.parent)
         return True
 
     async def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
@@ -115,6 +133,12 @@ class LocalBlobStore(BlobStore):
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+
+class _KeptFile(PutAtCommit):
+    """The spooled file is renamed onto its key at the end: written behind as it grows."""
+
+    keeps_file = True
 
 
 def _copy(source: Path, target: Path) -> None:
