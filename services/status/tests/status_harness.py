@@ -34,9 +34,11 @@ class RunningStatus:
     blobs: LocalBlobStore
     settings: StatusSettings
 
-    async def job(self, job_id: str) -> dict[str, Any] | None:
+    async def job(self, job_id: str, *, retry_later: bool = False) -> dict[str, Any] | None:
+        """The job, or None while it is not there (404) or, with `retry_later`, while
+        the service asks to be asked again (503 + Retry-After), as a poller would."""
         response = await self.client.get(f"/v1/jobs/{job_id}")
-        if response.status == 404:
+        if response.status == 404 or (retry_later and response.status == 503):
             return None
         assert response.status == 200, await response.text()
         body: dict[str, Any] = await response.json()
@@ -50,8 +52,9 @@ class RunningStatus:
 
         async def check() -> dict[str, Any] | None:
             nonlocal last
-            last = await self.job(job_id)
-            return last if last is not None and ready(last) else None
+            doc = await self.job(job_id, retry_later=True)
+            last = doc if doc is not None else last
+            return doc if doc is not None and ready(doc) else None
 
         try:
             return await poll(check, timeout)

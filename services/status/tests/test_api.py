@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
+import asyncpg
 import pytest
 from photobus_common.blobs import rendition_key
 from photobus_common.broker import PublishError
@@ -277,14 +278,22 @@ async def test_a_database_outage_is_a_503_and_a_bug_a_json_500(
     async def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError
 
-    monkeypatch.setattr(queries, "job_body", refused)
-    outage = await status.client.get("/v1/jobs/some-job")
+    async def ended_session(*args: object, **kwargs: object) -> None:
+        raise asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        )
+
+    outages = []
+    for failure in (refused, ended_session):
+        monkeypatch.setattr(queries, "job_body", failure)
+        outages.append(await status.client.get("/v1/jobs/some-job"))
     monkeypatch.setattr(queries, "job_body", broken)
     bug = await status.client.get("/v1/jobs/some-job")
 
-    assert outage.status == 503
-    assert outage.headers["Retry-After"] == "5"
-    assert (await outage.json())["error"] == "database_unavailable"
+    for outage in outages:
+        assert outage.status == 503
+        assert outage.headers["Retry-After"] == "5"
+        assert (await outage.json())["error"] == "database_unavailable"
     assert bug.status == 500
     assert (await bug.json())["error"] == "internal_error"
 

@@ -10,6 +10,11 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.InterfaceError,
+    # A pooled connection whose session the server ended (a restart, a failover,
+    # pg_terminate_backend) may fail its next query with "cannot switch to state 12;
+    # another operation (2) is in progress" before asyncpg sees it closed
+    # (MagicStack/asyncpg#1069); the pool then drops it.
+    asyncpg.InternalClientError,
     OSError,
     TimeoutError,
 )
