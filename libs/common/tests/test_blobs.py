@@ -146,16 +146,27 @@ async def test_an_original_is_on_disk_before_put_file_returns(
 ) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     await store.start()
-    source = tmp_path / "blobs" / "upload"
-    source.write_bytes(b"original")
+    sources = [tmp_path / "blobs" / "first", tmp_path / "blobs" / "second"]
+    for source in sources:
+        source.write_bytes(source.name.encode())
     disk = SyncCalls(monkeypatch)
-    await store.put_file("originals/abc", source, content_type="image/jpeg", consume=True)
-    target = store.path("originals/abc")
-    # Its data first, then its name (the rename, then the directory holding it).
+    await store.put_file("originals/abc", sources[0], content_type="image/jpeg", consume=True)
+    first = store.path("originals/abc")
+    # The new directory's name, then the file's data, then its name (the rename, then
+    # the directory holding it).
     assert disk.calls == [
-        ("data", str(source)),
-        ("rename", str(target)),
-        ("dir", str(target.parent)),
+        ("dir", str(store.root)),
+        ("data", str(sources[0])),
+        ("rename", str(first)),
+        ("dir", str(first.parent)),
+    ]
+    disk.calls.clear()
+    await store.put_file("originals/def", sources[1], content_type="image/jpeg", consume=True)
+    second = store.path("originals/def")
+    assert disk.calls == [  # its directory is there already
+        ("data", str(sources[1])),
+        ("rename", str(second)),
+        ("dir", str(second.parent)),
     ]
 
 
@@ -169,9 +180,10 @@ async def test_a_copied_in_original_is_on_disk_too(
     disk = SyncCalls(monkeypatch)
     await store.put_file("originals/abc", source, content_type="image/jpeg")
     target = store.path("originals/abc")
-    assert [kind for kind, _ in disk.calls] == ["data", "dir"]
-    assert disk.calls[0][1].startswith(str(target.parent / ".incoming-"))  # before os.replace
-    assert disk.calls[1][1] == str(target.parent)
+    assert [kind for kind, _ in disk.calls] == ["dir", "data", "dir"]
+    assert disk.calls[0][1] == str(store.root)  # originals/ was made
+    assert disk.calls[1][1].startswith(str(target.parent / ".incoming-"))  # before os.replace
+    assert disk.calls[2][1] == str(target.parent)
 
 
 async def test_renditions_are_not_synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,9 +48,18 @@ class LocalBlobStore(BlobStore):
         if not os.access(self.root, os.W_OK):
             raise BlobStoreUnavailable(f"blob directory {self.root} is not writable")
 
+    def _make_directories(self, target: Path, *, durable: bool) -> None:
+        """Create the directories `target` goes in; with `durable`, their names are on
+        disk too (each new one's parent synced), as the file's will be."""
+        missing = [d for d in (target.parent, *target.parent.parents) if not d.exists()]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if durable:
+            for directory in missing:
+                sync_directory(directory.parent)
+
     def _install(self, key: str, write: Callable[[Path], None], *, durable: bool = False) -> None:
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_directories(target, durable=durable)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         os.close(fd)
         try:
@@ -90,7 +99,7 @@ class LocalBlobStore(BlobStore):
         duplicate raced in, it holds the same bytes.
         """
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_directories(target, durable=True)
         sync_file(path)
         try:
             os.rename(path, target)
