@@ -87,12 +87,25 @@ class FakeChannel:
 
     def __init__(self) -> None:
         self.acks: list[tuple[int, bool]] = []
+        self.nacks: list[int] = []  # requeued
         self.broken = False
 
     async def basic_ack(self, delivery_tag: int, multiple: bool = False, wait: bool = True) -> None:
         if self.broken:
             raise ChannelInvalidStateError("channel closed")
         self.acks.append((delivery_tag, multiple))
+
+    async def basic_nack(
+        self,
+        delivery_tag: int,
+        multiple: bool = False,
+        requeue: bool = True,
+        wait: bool = True,
+    ) -> None:
+        if self.broken:
+            raise ChannelInvalidStateError("channel closed")
+        assert requeue
+        self.nacks.append(delivery_tag)
 
 
 def _event(n: int) -> ThumbnailRequested:
@@ -216,3 +229,29 @@ async def test_a_closed_channel_leaves_the_batch_unacked_and_the_cursor_where_it
 
     assert await handle_batch(batch, all_done, Settled(), cursor) == 0
     assert cursor.follows(messages([1], channel))
+
+
+async def test_a_batch_across_a_reconnection_settles_every_message_of_the_live_channel() -> None:
+    closed, live = FakeChannel(), FakeChannel()
+    closed.broken = True  # its messages come back from RabbitMQ: nothing to do for them
+    batch = [*messages([7, 8], closed), *messages([1, 2], live)]
+
+    assert await handle_batch(batch, all_done, Settled(), AckCursor()) == 2
+    assert live.acks == [(1, False), (2, False)]
+
+
+async def test_a_message_that_could_not_be_settled_goes_back_to_its_queue() -> None:
+    # Its retry could not be published (the publishing channel is reconnecting), while
+    # its own channel is open: left unacked it would stay with this consumer for good.
+    channel = FakeChannel()
+    batch = messages([1, 2], channel)
+
+    async def first_fails(events: Sequence[Event]) -> list[Exception | None]:
+        return [RuntimeError("try again"), None]
+
+    async def unpublishable(received: Received, error: Exception) -> None:
+        raise ChannelInvalidStateError("the publishing channel is closed")
+
+    assert await handle_batch(batch, first_fails, unpublishable, AckCursor()) == 1
+    assert channel.nacks == [1]
+    assert channel.acks == [(2, False)]

@@ -19,6 +19,7 @@ channel — each message is settled on its own: acked, retried or dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,14 @@ class AckChannel(Protocol):
         self, delivery_tag: int, multiple: bool = False, wait: bool = True
     ) -> Awaitable[None]: ...
 
+    def basic_nack(
+        self,
+        delivery_tag: int,
+        multiple: bool = False,
+        requeue: bool = True,
+        wait: bool = True,
+    ) -> Awaitable[None]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
@@ -139,6 +148,12 @@ class Received:
 
     async def ack(self, *, multiple: bool = False) -> None:
         await self.channel.basic_ack(self.tag, multiple=multiple)
+
+    async def give_back(self) -> None:
+        """Back to the queue, to be delivered again (nothing to do if its channel is gone:
+        RabbitMQ then redelivers it anyway)."""
+        with contextlib.suppress(AMQPError, ChannelInvalidStateError, ConnectionError):
+            await self.channel.basic_nack(self.tag, requeue=True)
 
 
 class AckCursor:
@@ -186,18 +201,26 @@ async def handle_batch(
             return 0
         cursor.settled(batch)
         return len(batch)
-    acked = 0
-    try:
-        for received, outcome in zip(batch, outcomes, strict=True):
+    acked = unsettled = 0
+    for received, outcome in zip(batch, outcomes, strict=True):
+        # Each on its own: a batch gathered across a reconnection holds messages of the
+        # closed channel (RabbitMQ redelivers those) before those of the new one, which
+        # must still be settled, or they stay unacked for as long as the channel lives.
+        try:
             if outcome is None:
                 await received.ack()
                 acked += 1
             else:
                 await settle(received, outcome)
-    except (AMQPError, ChannelInvalidStateError, ConnectionError) as e:
-        log.warning("could not settle a batch of %d: %r", len(batch), e)
-        return acked
-    if contiguous:
+        except (AMQPError, ChannelInvalidStateError, ConnectionError) as e:
+            # Its own channel may be alive while the one a retry is published on is not:
+            # unsettled, it would stay with this consumer for as long as the channel lives.
+            unsettled += 1
+            error = e
+            await received.give_back()
+    if unsettled:
+        log.warning("could not settle %d of a batch of %d: %r", unsettled, len(batch), error)
+    elif contiguous:
         cursor.settled(batch)
     return acked
 
