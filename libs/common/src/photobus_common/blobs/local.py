@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import mimetypes
 import os
 import shutil
@@ -51,7 +52,10 @@ class LocalBlobStore(BlobStore):
     def _make_directories(self, target: Path, *, durable: bool) -> None:
         """Create the directories `target` goes in; with `durable`, their names are on
         disk too (each new one's parent synced), as the file's will be."""
-        missing = [d for d in (target.parent, *target.parent.parents) if not d.exists()]
+        missing, directory = [], target.parent
+        while directory != self.root and not directory.exists():
+            missing.append(directory)
+            directory = directory.parent
         target.parent.mkdir(parents=True, exist_ok=True)
         if durable:
             for directory in missing:
@@ -84,7 +88,7 @@ class LocalBlobStore(BlobStore):
     ) -> None:
         try:
             if not (consume and await asyncio.to_thread(self._move, key, path)):
-                copy = lambda tmp: _copy(path, tmp)  # noqa: E731
+                copy = functools.partial(_copy, path)
                 await asyncio.to_thread(self._install, key, copy, durable=True)
         except OSError as e:
             raise BlobStoreUnavailable(f"could not write {key}: {e}") from e
