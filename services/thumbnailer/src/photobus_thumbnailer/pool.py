@@ -11,6 +11,8 @@ import asyncio
 import multiprocessing
 import os
 import resource
+import select
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -28,11 +30,43 @@ MALLOC_TUNING = {
 }
 
 
-def _init_worker(memory_limit_mb: int) -> None:
+def _init_worker(memory_limit_mb: int, thumbnailer_pid: int) -> None:
     if memory_limit_mb > 0:
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     register_heif()
+    _exit_with(thumbnailer_pid)
+
+
+def _exit_with(pid: int) -> None:
+    """Leave as soon as process `pid` (the thumbnailer) has gone.
+
+    A worker's parent is the forkserver, not the thumbnailer: after a SIGKILL of the
+    thumbnailer, workers stayed, blocked writing a result nobody reads, and kept their
+    forkserver alive too (70 MB each; 42 such processes were found on a test machine).
+    """
+    try:
+        watched = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3+, or already gone
+        if not _alive(pid):
+            os._exit(1)
+        return
+
+    def wait() -> None:
+        select.select([watched], [], [])  # readable once the process has exited
+        os._exit(1)
+
+    threading.Thread(target=wait, name="exit-with-thumbnailer", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _render(data: bytes, max_pixels: int) -> ImagingResult:
@@ -58,7 +92,7 @@ class RenderPool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_worker,
-            initargs=(self.memory_limit_mb,),
+            initargs=(self.memory_limit_mb, os.getpid()),
         )
 
     async def render(self, data: bytes) -> ImagingResult:
