@@ -4,6 +4,7 @@ a dropped connection, a channel error and a deleted queue, and stops when cancel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
@@ -86,17 +87,6 @@ async def test_batches_are_consumed_again_after_the_connection_drops(
     assert await _queue_state(amqp_url, queue_name(namespace, SPEC.service)) == (0, 0)
 
 
-async def _raw(
-    amqp_url: str, namespace: str
-) -> tuple[aio_pika.abc.AbstractRobustConnection, AbstractRobustChannel, AbstractRobustQueue]:
-    conn = await aio_pika.connect_robust(amqp_url, reconnect_interval=0.1)
-    channel = await conn.channel()
-    assert isinstance(channel, AbstractRobustChannel)
-    queue = await channel.declare_queue(f"{namespace}.raw", durable=True)
-    assert isinstance(queue, AbstractRobustQueue)
-    return conn, channel, queue
-
-
 class Inbox:
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
@@ -119,14 +109,31 @@ async def _delete(amqp_url: str, queue: str) -> None:
         await (await conn.channel()).queue_delete(queue)
 
 
-async def test_a_channel_closed_by_the_broker_is_reopened_and_consumed_again(
+@contextlib.asynccontextmanager
+async def _consuming(
     amqp_url: str, namespace: str
-) -> None:
-    conn, channel, queue = await _raw(amqp_url, namespace)
+) -> AsyncIterator[tuple[AbstractRobustChannel, AbstractRobustQueue, RawConsumer, Inbox]]:
+    """A started RawConsumer on a queue of its own, into an Inbox; all of it removed after."""
+    conn = await aio_pika.connect_robust(amqp_url, reconnect_interval=0.1)
+    channel = await conn.channel()
+    assert isinstance(channel, AbstractRobustChannel)
+    queue = await channel.declare_queue(f"{namespace}.raw", durable=True)
+    assert isinstance(queue, AbstractRobustQueue)
     inbox = Inbox()
     consumer = RawConsumer(channel, queue, inbox)
     try:
         await consumer.start()
+        yield channel, queue, consumer, inbox
+    finally:
+        await consumer.cancel()
+        await conn.close()
+        await _delete(amqp_url, queue.name)
+
+
+async def test_a_channel_closed_by_the_broker_is_reopened_and_consumed_again(
+    amqp_url: str, namespace: str
+) -> None:
+    async with _consuming(amqp_url, namespace) as (channel, queue, consumer, inbox):
         broken = await channel.get_underlay_channel()
         # An ack of a tag never delivered: RabbitMQ closes the channel (PRECONDITION_FAILED).
         await broken.basic_ack(4242)
@@ -136,39 +143,23 @@ async def test_a_channel_closed_by_the_broker_is_reopened_and_consumed_again(
 
         await _publish(amqp_url, queue.name, b"after")
         await _until(lambda: inbox.bodies == [b"after"])
-    finally:
-        await consumer.cancel()
-        await conn.close()
-        await _delete(amqp_url, queue.name)
 
 
 async def test_a_deleted_queue_is_declared_again_and_consumed(
     amqp_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(raw_consumer, "RESUBSCRIBE_DELAY", 0.05)
-    conn, channel, queue = await _raw(amqp_url, namespace)
-    inbox = Inbox()
-    consumer = RawConsumer(channel, queue, inbox)
-    try:
-        await consumer.start()
+    async with _consuming(amqp_url, namespace) as (_, queue, consumer, inbox):
         await _delete(amqp_url, queue.name)  # RabbitMQ cancels the consumer
         await _until(lambda: not consumer.consuming)
         await _until(lambda: consumer.consuming)
 
         await _publish(amqp_url, queue.name, b"again")
         await _until(lambda: inbox.bodies == [b"again"])
-    finally:
-        await consumer.cancel()
-        await conn.close()
-        await _delete(amqp_url, queue.name)
 
 
 async def test_a_cancelled_consumer_gets_nothing_more(amqp_url: str, namespace: str) -> None:
-    conn, channel, queue = await _raw(amqp_url, namespace)
-    inbox = Inbox()
-    consumer = RawConsumer(channel, queue, inbox)
-    try:
-        await consumer.start()
+    async with _consuming(amqp_url, namespace) as (_, queue, consumer, inbox):
         await _publish(amqp_url, queue.name, b"one")
         await _until(lambda: inbox.bodies == [b"one"])
 
@@ -176,6 +167,3 @@ async def test_a_cancelled_consumer_gets_nothing_more(amqp_url: str, namespace: 
         await _publish(amqp_url, queue.name, b"two")
         assert await _queue_state(amqp_url, queue.name) == (1, 0)
         assert inbox.bodies == [b"one"]
-    finally:
-        await conn.close()
-        await _delete(amqp_url, queue.name)

@@ -49,7 +49,9 @@ class RawConsumer:
         await self._subscribe()
 
     async def cancel(self) -> None:
-        """Stop delivery (unsettled messages stay with their handlers)."""
+        """Stop delivery (unsettled messages stay with their handlers); once is enough."""
+        if self._stopped:
+            return
         self._stopped = True
         self._channel.reopen_callbacks.discard(self._on_reopen)
         if self._recovery is not None:
