@@ -40,6 +40,18 @@ class PartHead:
     charset: str
 
 
+def media_type(content_type: str) -> str:
+    """A Content-Type header's media type, lower case, without its parameters.
+
+    Not aiohttp's `request.content_type`: it parses the header with the `email` package,
+    ~0.7 CPU-ms for each upload (whose boundary makes every header new to its cache).
+    """
+    if not content_type:
+        return ""
+    mimetype = parse_mimetype(content_type)
+    return f"{mimetype.type}/{mimetype.subtype}"
+
+
 def form_boundary(content_type: str) -> bytes:
     """The boundary named by a multipart Content-Type header."""
     boundary = parse_mimetype(content_type).parameters.get("boundary", "")

@@ -17,7 +17,13 @@ from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from photobus_common.blobs import BlobStore
 
-from photobus_ingest.formdata import FormReader, MalformedForm, PartHead, form_boundary
+from photobus_ingest.formdata import (
+    FormReader,
+    MalformedForm,
+    PartHead,
+    form_boundary,
+    media_type,
+)
 from photobus_ingest.intake import Checked, Refused, Spool, safe_filename
 from photobus_ingest.routes.errors import ApiError, BodyTooLarge
 from photobus_ingest.routes.options import OPTION_FIELDS
@@ -62,6 +68,8 @@ class BodyMeter:
         self.limit = limit
         self.read_timeout = read_timeout
         self.idle: asyncio.Timeout | None = None
+        self._moved_at = float("-inf")  # when the idle deadline was last pushed back
+        self._slack = min(1.0, read_timeout / 10)
         if request.content_length is not None and request.content_length > limit:
             raise BodyTooLarge(limit)
 
@@ -69,7 +77,13 @@ class BodyMeter:
         if self._content.total_bytes > self.limit:
             raise BodyTooLarge(self.limit)
         if self.idle is not None:
-            self.idle.reschedule(asyncio.get_running_loop().time() + self.read_timeout)
+            # Moved only after `slack` has passed (a body comes in dozens of pieces a
+            # second, and each move cancels a timer and makes another), and `slack`
+            # further out, so a stall is still answered after no less than read_timeout.
+            now = asyncio.get_running_loop().time()
+            if now - self._moved_at >= self._slack:
+                self._moved_at = now
+                self.idle.reschedule(now + self.read_timeout + self._slack)
 
 
 async def read_upload(
@@ -86,13 +100,14 @@ async def read_upload(
 
     A body that stops arriving for `read_timeout` seconds is answered 408.
     """
-    if request.content_type != "multipart/form-data":
+    content_type = request.headers.get(hdrs.CONTENT_TYPE, "")
+    if media_type(content_type) != "multipart/form-data":
         raise ApiError(
             415, "unsupported_media_type", "Send the files as a multipart/form-data body."
         )
     meter = BodyMeter(request, max_bytes, read_timeout)
     try:
-        boundary = form_boundary(request.headers.get(hdrs.CONTENT_TYPE, ""))
+        boundary = form_boundary(content_type)
     except MalformedForm as e:
         raise ApiError(400, "bad_multipart", f"The multipart body is malformed: {e}.") from e
     form = FormReader(request.content, boundary, on_read=meter.check)

@@ -10,9 +10,10 @@ import asyncio
 import json
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from photobus_common.auth import request_owner
 
+from photobus_ingest.formdata import media_type
 from photobus_ingest.intake import Refused
 from photobus_ingest.multipart import read_upload
 from photobus_ingest.routes.accept import Entry, announce, new_job_id, upload_entry, url_entry
@@ -30,9 +31,10 @@ async def post_job(request: web.Request) -> web.Response:
 
 async def accept(request: web.Request) -> dict[str, Any]:
     """Accept files or URLs, whichever the request carries."""
-    if request.content_type == "multipart/form-data":
+    kind = media_type(request.headers.get(hdrs.CONTENT_TYPE, ""))
+    if kind == "multipart/form-data":
         return await accept_files(request)
-    if request.content_type == "application/json":
+    if kind == "application/json":
         return await accept_urls(request)
     raise ApiError(
         415,
