@@ -67,10 +67,18 @@ async def test_large_file_goes_in_parts(store: BlobStore, tmp_path: Path) -> Non
     assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
 
 
-def test_local_keys_cannot_escape(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["../../etc/passwd", "/etc/passwd", "a/../../x", "", ".", "a/.."])
+def test_local_keys_cannot_escape(tmp_path: Path, key: str) -> None:
     store = LocalBlobStore(tmp_path)
     with pytest.raises(ValueError, match="escapes"):
-        store.path("../../etc/passwd")
+        store.path(key)
+
+
+def test_local_keys_name_files_inside_the_store(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    assert store.path("originals/ab/cd/abcd") == store.root / "originals/ab/cd/abcd"
+    assert store.path("thumbs//x/./y") == store.root / "thumbs/x/y"
+    assert store.path("a/../b") == store.root / "b"
 
 
 def test_blob_urls() -> None:
