@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.harness import MachineCpu
+
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -45,7 +47,10 @@ def main() -> None:
         if args.only and name not in args.only:
             continue
         print(f"\n== {name} ==", flush=True)
+        machine_cpu = MachineCpu()
         results[name] = run()
+        if isinstance(results[name], dict):
+            results[name]["machine_cpu"] = machine_cpu.result()
         _print(results[name])
     RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nwrote {RESULTS}")

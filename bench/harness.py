@@ -110,3 +110,31 @@ def _comm(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+
+
+class MachineCpu:
+    """What the whole machine's CPUs did between `start` and `result` (/proc/stat).
+
+    Steal is time the hypervisor gave this virtual machine's CPUs to someone else:
+    wall-clock figures drop with it, while per-process CPU times barely notice.
+    """
+
+    def __init__(self) -> None:
+        self._start = _cpu_ticks()
+
+    def result(self) -> dict[str, float]:
+        end = _cpu_ticks()
+        spent = [b - a for a, b in zip(self._start, end, strict=True)]
+        total = sum(spent) or 1
+        idle = spent[3] + spent[4]  # idle, iowait
+        steal = spent[7] if len(spent) > 7 else 0
+        return {
+            "busy_percent": round(100 * (total - idle - steal) / total, 1),
+            "steal_percent": round(100 * steal / total, 1),
+        }
+
+
+def _cpu_ticks() -> list[int]:
+    """The first line of /proc/stat: user nice system idle iowait irq softirq steal ..."""
+    with open("/proc/stat") as stat:
+        return [int(v) for v in stat.readline().split()[1:9]]

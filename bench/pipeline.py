@@ -53,7 +53,13 @@ from photobus_common.events import (
 from photobus_common.topology import routing_key
 
 from bench.fakes import fakes_process
-from bench.harness import cpu_seconds, cpu_seconds_tree, running_stack, server_pids
+from bench.harness import (
+    MachineCpu,
+    cpu_seconds,
+    cpu_seconds_tree,
+    running_stack,
+    server_pids,
+)
 from bench.images import IMAGES, jpeg
 from tests.fakes.credentials import publisher_env
 from tests.support.infra import AMQP_URL
@@ -211,16 +217,19 @@ async def thumbnailer_alone(photos: int) -> dict[str, object]:
             await tracker.wait((e.photo_id for e in events[:WARM_UP]), published=False)
             pids = {"thumbnailer": stack.services["thumbnailer"].process.pid}  # type: ignore[union-attr]
             before = cpu_by_service(pids)
+            machine_cpu = MachineCpu()
             t0 = time.perf_counter()
             await publish(events[WARM_UP:])
             await tracker.wait((e.photo_id for e in events[WARM_UP:]), published=False)
             elapsed = time.perf_counter() - t0
+            machine = machine_cpu.result()
             cpu = cpu_per_photo(before, pids, photos)
     return {
         "photos": photos,
         "seconds": round(elapsed, 2),
         "photos_per_s": round(photos / elapsed, 2),
         "cpu_s_per_photo": cpu["thumbnailer"],
+        "machine_cpu": machine,
     }
 
 
@@ -315,11 +324,13 @@ async def _phases(
 
         ids = [u.photo_id for u in main]
         before = cpu_by_service(pids)
+        machine_cpu = MachineCpu()
         t0 = time.perf_counter()
         await upload_closed(http, url, main, concurrency, started)
         to_accepted = time.perf_counter() - t0
         await tracker.wait(ids, published=False)
         to_ready = time.perf_counter() - t0
+        machine_to_ready = machine_cpu.result()
         cpu_to_ready = cpu_per_photo(before, pids, len(main))
         await tracker.wait(ids, published=True)
         to_published = time.perf_counter() - t0
@@ -336,14 +347,17 @@ async def _phases(
             # What competed with the thumbnailer, then everything up to all-published.
             "cpu_s_per_photo_to_ready": cpu_to_ready,
             "cpu_s_per_photo": cpu_per_photo(before, pids, len(main)),
+            "machine_cpu_to_ready": machine_to_ready,
         }
 
         rate = alone_rate * PACE
         ids = [u.photo_id for u in paced]
+        machine_cpu = MachineCpu()
         t0 = time.perf_counter()
         await upload_paced(http, url, paced, rate, started)
         await tracker.wait(ids, published=False)
         to_ready = time.perf_counter() - t0
+        machine_to_ready = machine_cpu.result()
         await tracker.wait(ids, published=True)
         to_published = time.perf_counter() - t0
         result["paced"] = {
@@ -352,6 +366,7 @@ async def _phases(
             "photos_per_s_ready": round(len(paced) / to_ready, 2),
             "photos_per_s_published": round(len(paced) / to_published, 2),
             **latencies(tracker, started, ids),
+            "machine_cpu_to_ready": machine_to_ready,
         }
     return result
 
