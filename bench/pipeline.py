@@ -111,6 +111,14 @@ def uploads(files: list[bytes]) -> list[Upload]:
     return [Upload(photo_id(f), head + f + tail) for f in files]
 
 
+class Timeline(dict[str, float]):
+    """When each upload started (the mapping), and when its 202 came (`accepted`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accepted: dict[str, float] = {}
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -233,13 +241,12 @@ async def thumbnailer_alone(photos: int) -> dict[str, object]:
     }
 
 
-async def send(
-    http: aiohttp.ClientSession, url: str, upload: Upload, started: dict[str, float]
-) -> None:
+async def send(http: aiohttp.ClientSession, url: str, upload: Upload, started: Timeline) -> None:
     started[upload.photo_id] = time.perf_counter()
     headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
     async with http.post(url, data=upload.body, headers=headers) as r:
         assert r.status == 202, await r.text()
+    started.accepted[upload.photo_id] = time.perf_counter()
 
 
 async def upload_closed(
@@ -247,7 +254,7 @@ async def upload_closed(
     url: str,
     files: list[Upload],
     concurrency: int,
-    started: dict[str, float],
+    started: Timeline,
 ) -> None:
     """As fast as the system takes them: `concurrency` uploads in flight."""
     limiter = asyncio.Semaphore(concurrency)
@@ -264,7 +271,7 @@ async def upload_paced(
     url: str,
     files: list[Upload],
     rate: float,
-    started: dict[str, float],
+    started: Timeline,
 ) -> None:
     """Open loop: upload n starts at n / rate seconds, whatever the others are doing."""
     t0 = time.perf_counter()
@@ -276,9 +283,12 @@ async def upload_paced(
     await asyncio.gather(*(one(n, f) for n, f in enumerate(files)))
 
 
-def latencies(tracker: Tracker, started: dict[str, float], ids: list[str]) -> dict[str, float]:
+def latencies(tracker: Tracker, started: Timeline, ids: list[str]) -> dict[str, float]:
     ready = [tracker.ready[i] - started[i] for i in ids]
     result = {f"ready_p{p}_ms": round(percentile(ready, p) * 1000, 1) for p in (50, 95, 99)}
+    # The upload's own share: from its first byte to the 202.
+    accepted = [started.accepted[i] - started[i] for i in ids]
+    result |= {f"accepted_p{p}_ms": round(percentile(accepted, p) * 1000, 1) for p in (50, 95)}
     if all(i in tracker.all_published for i in ids):
         published = [tracker.all_published[i] - started[i] for i in ids]
         result |= {
@@ -316,7 +326,7 @@ async def _phases(
     pids |= server_pids()
     pids[BENCH] = os.getpid()
     url = f"{stack.url('ingest')}/v1/jobs"
-    started: dict[str, float] = {}
+    started = Timeline()
     result: dict[str, object] = {}
     async with connection, aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
         await upload_closed(http, url, warm, concurrency, started)
