@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import uvloop
 
-from bench.harness import cpu_seconds, peak_rss_mb, running_stack
+from bench.harness import MachineCpu, cpu_seconds, peak_rss_mb, running_stack
 from bench.images import IMAGES, jpeg
 
 BOUNDARY = "photobusbenchboundary"
@@ -80,10 +80,12 @@ async def run_async(big_mb: int, small: int, concurrency: int) -> dict[str, obje
             }
             result["load_average_at_start"] = round(os.getloadavg()[0], 2)
             cpu0, client0 = cpu_seconds(pid), time.process_time()
+            machine_cpu = MachineCpu()
             t0 = time.perf_counter()
             async with http.post(url, data=big_body(total), headers=headers) as r:
                 assert r.status == 202, await r.text()
             elapsed = time.perf_counter() - t0
+            result["big_upload_machine_cpu"] = machine_cpu.result()
             result["big_upload_mb"] = big_mb
             result["big_upload_mb_per_s"] = round(big_mb / elapsed, 1)
             result["big_upload_ingest_cpu_s_per_gb"] = round(
