@@ -1,7 +1,7 @@
 """The process pool that does all decoding and encoding, off the event loop.
 
-Each worker registers the HEIF opener once and runs under an address-space limit,
-so a decompression bomb that slips past the pixel budget fails one photo with a
+Each worker registers the HEIF opener once and runs under an address-space limit
+(what it has mapped at start plus the configured headroom), so a decompression bomb that slips past the pixel budget fails one photo with a
 MemoryError instead of taking the machine down.
 """
 
@@ -31,11 +31,23 @@ MALLOC_TUNING = {
 
 
 def _init_worker(memory_limit_mb: int, thumbnailer_pid: int) -> None:
-    if memory_limit_mb > 0:
-        limit = memory_limit_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     register_heif()
+    if memory_limit_mb > 0:
+        # The cap is on what decoding may take, on top of what the worker has mapped
+        # once its libraries are loaded: OpenCV and numpy alone reserve about 430 MB
+        # of address space, little of it resident.
+        limit = _address_space() + memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     _exit_with(thumbnailer_pid)
+
+
+def _address_space() -> int:
+    """Bytes of address space this process has mapped (0 where /proc does not tell)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _exit_with(pid: int) -> None:
