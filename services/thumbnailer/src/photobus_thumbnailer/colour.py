@@ -57,7 +57,8 @@ def to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
     """Convert an image from `resizable` to sRGB `RGB`/`RGBA`, honouring its ICC profile.
 
     A profile that is missing or that lcms cannot use is ignored: colours may be off,
-    but the photo still gets its renditions.
+    but the photo still gets its renditions. An `RGB` image without a profile is
+    returned as it is, not copied.
     """
     alpha = im.getchannel("A") if im.mode in ("LA", "RGBA") else None
     colour = im.convert("L") if im.mode == "LA" else im
@@ -66,6 +67,8 @@ def to_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
     if transform is not None:
         rgb = ImageCms.applyTransform(colour, transform)
         assert rgb is not None
+    elif colour.mode == "RGB":
+        rgb = colour  # already what we want: convert() would only copy it
     else:
         rgb = colour.convert("RGB")
     if alpha is not None and alpha.getextrema() != (255, 255):
