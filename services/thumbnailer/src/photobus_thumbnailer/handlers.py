@@ -11,6 +11,7 @@ import logging
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 
 from photobus_common.blobs import (
     BlobNotFound,
@@ -47,15 +48,23 @@ class ThumbnailHandler:
     async def __call__(self, event: Event, delivery: Delivery) -> None:
         if not isinstance(event, PhotoReceived | ThumbnailRequested):
             return
-        try:
-            data = await self.blobs.get_bytes(original_key(event.photo_id))
-        except BlobNotFound as e:
-            raise Reject(f"original {event.photo_id} is not in the blob store") from e
-        except BlobStoreUnavailable as e:
-            raise RetryLater(f"blob store unavailable: {e}") from e
+        missing = f"original {event.photo_id} is not in the blob store"
+        key = original_key(event.photo_id)
+        source: bytes | Path | None = self.blobs.local_file(key)  # the worker reads it
+        if source is None:
+            try:
+                source = await self.blobs.get_bytes(key)
+            except BlobNotFound as e:
+                raise Reject(missing) from e
+            except BlobStoreUnavailable as e:
+                raise RetryLater(f"blob store unavailable: {e}") from e
         started = time.perf_counter()
         try:
-            result = await self.pool.render(data)
+            result = await self.pool.render(source)
+        except FileNotFoundError as e:
+            raise Reject(missing) from e
+        except OSError as e:  # the file is there but cannot be read: the disk, not the photo
+            raise RetryLater(f"blob store unavailable: could not read the original: {e}") from e
         except ImagingError as e:
             await self._emit(
                 ThumbnailFailed(
@@ -70,7 +79,7 @@ class ThumbnailHandler:
         except BrokenProcessPool as e:
             raise RetryLater("a decoding process died") from e
         finally:
-            del data
+            del source
         THUMBNAIL_SECONDS.observe(time.perf_counter() - started)
         renditions = await self._store(event.photo_id, result)
         await self._emit(

@@ -15,6 +15,7 @@ import select
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from photobus_thumbnailer.imaging import ImagingError, ImagingResult, make_renditions, register_heif
 
@@ -81,8 +82,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _render(data: bytes, max_pixels: int) -> ImagingResult:
+def _render(source: bytes | Path, max_pixels: int) -> ImagingResult:
+    # A path is read here, in the worker: one copy from the page cache, where bytes
+    # sent from the thumbnailer cross a pipe 64 KiB at a time, each piece a switch
+    # between the two processes (and a worker left waiting when the sender is not
+    # on a CPU). FileNotFoundError and other OSErrors reach the caller as they are.
     try:
+        data = source.read_bytes() if isinstance(source, Path) else source
         return make_renditions(data, max_pixels=max_pixels)
     except MemoryError as e:
         raise ImagingError(
@@ -107,10 +113,11 @@ class RenderPool:
             initargs=(self.memory_limit_mb, os.getpid()),
         )
 
-    async def render(self, data: bytes) -> ImagingResult:
+    async def render(self, source: bytes | Path) -> ImagingResult:
+        """Renditions of a photo given as its bytes or as the path of its file."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, _render, data, self.max_pixels)
+            return await loop.run_in_executor(self._executor, _render, source, self.max_pixels)
         except BrokenProcessPool:
             # A worker died (killed, or the kernel stopped it): start a fresh pool; the
             # message is retried, and one that kills workers every time is dead-lettered.

@@ -61,6 +61,11 @@ class BlobStore(ABC):
         """Where writers should stage files so `put_file(consume=True)` can rename them."""
         return None
 
+    def local_file(self, key: str) -> Path | None:
+        """The file holding `key` on this machine, for a reader in another process to
+        open itself (no bytes through a pipe); None when blobs are not local files."""
+        return None
+
     @abstractmethod
     async def put_file(
         self, key: str, path: Path, *, content_type: str, consume: bool = False

@@ -45,6 +45,9 @@ class LocalBlobStore(BlobStore):
             raise ValueError(f"blob key escapes the store: {key!r}")
         return self.root / normal
 
+    def local_file(self, key: str) -> Path:
+        return self.path(key)
+
     async def start(self) -> None:
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
 
