@@ -47,7 +47,7 @@ def create_app(
         # Four messages per worker: one decoding, one queued behind it, one whose
         # renditions are being stored and event confirmed, one arriving. With two, a
         # worker waited whenever two messages sat in the confirm wait: in the pipeline
-        # benchmark, cores went idle and the thumbnailer made 21.3 photos/s against 23.3.
+        # benchmark cores went idle, and the full stack made 20.1-21.0 photos/s, not 23.3.
         spec = dataclasses.replace(THUMBNAILER, prefetch=settings.workers * 4)
         await app[BROKER].consume(spec, handler)
         yield

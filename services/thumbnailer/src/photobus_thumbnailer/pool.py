@@ -1,8 +1,9 @@
 """The process pool that does all decoding and encoding, off the event loop.
 
 Each worker registers the HEIF opener once and runs under an address-space limit
-(what it has mapped at start plus the configured headroom), so a decompression bomb that slips past the pixel budget fails one photo with a
-MemoryError instead of taking the machine down.
+(what it has mapped at start plus the configured headroom), so a decompression bomb
+that slips past the pixel budget fails one photo with a MemoryError instead of
+taking the machine down.
 """
 
 from __future__ import annotations
