@@ -1,5 +1,6 @@
 """`python -m photobus_ingest`: the upload API and the URL-fetch worker."""
 
+from photobus_common.gctuning import collect_rarely
 from photobus_common.logs import configure_logging
 from photobus_common.service import run
 
@@ -10,6 +11,7 @@ from photobus_ingest.config import IngestSettings
 def main() -> None:
     settings = IngestSettings()
     configure_logging("ingest", level=settings.log_level, fmt=settings.log_format)
+    collect_rarely()  # each upload allocates requests, parts and events by the hundred
     run(
         create_app(settings),
         host=settings.bind_host,

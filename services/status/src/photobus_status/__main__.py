@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-
+from photobus_common.gctuning import collect_rarely
 from photobus_common.logs import configure_logging
 from photobus_common.service import run
 
@@ -14,11 +13,7 @@ from photobus_status.config import StatusSettings
 def main() -> None:
     settings = StatusSettings()
     configure_logging("status", level=settings.log_level, fmt=settings.log_format)
-    # Folding allocates many short-lived models: a collection every 700 allocations (the
-    # default) took ~10% of the fold's CPU (bench/status.py). What is loaded by now
-    # lives as long as the process: frozen, later collections skip it.
-    gc.set_threshold(50_000, 50, 100)
-    gc.freeze()
+    collect_rarely()  # folding allocates many short-lived models
     run(
         create_app(settings),
         host=settings.bind_host,
