@@ -366,12 +366,14 @@ async def _phases(
 
         rate = alone_rate * PACE
         ids = [u.photo_id for u in paced]
+        before = cpu_by_service(pids)
         machine_cpu = MachineCpu()
         t0 = time.perf_counter()
         await upload_paced(http, url, paced, rate, started)
         await tracker.wait(ids, published=False)
         to_ready = time.perf_counter() - t0
         machine_to_ready = machine_cpu.result()
+        cpu_to_ready = cpu_per_photo(before, pids, len(paced))
         await tracker.wait(ids, published=True)
         to_published = time.perf_counter() - t0
         result["paced"] = {
@@ -380,6 +382,7 @@ async def _phases(
             "photos_per_s_ready": round(len(paced) / to_ready, 2),
             "photos_per_s_published": round(len(paced) / to_published, 2),
             **latencies(tracker, started, ids),
+            "cpu_s_per_photo_to_ready": cpu_to_ready,
             "machine_cpu_to_ready": machine_to_ready,
         }
     return result
