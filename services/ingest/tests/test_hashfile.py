@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -15,16 +18,31 @@ from photobus_ingest.hashfile import BATCH, IN_FLIGHT, HashingWriter
 DATA = os.urandom(5 * BATCH + 12_345)
 
 
-def _open(path: Path) -> int:
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _descriptors_of(path: Path) -> list[int]:
+    """This process's open file descriptors on `path`."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone already
+            if os.readlink(f"/proc/self/fd/{name}") == str(path):
+                found.append(int(name))
+    return found
 
 
-def _is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
+async def _until_closed(path: Path) -> None:
+    async with asyncio.timeout(10):
+        while _descriptors_of(path):
+            await asyncio.sleep(0.01)
+
+
+class _FullDisk:
+    """`os` for hashfile, but every write fails as on a full disk."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(os, name)
+
+    @staticmethod
+    def write(fd: int, data: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 @pytest.mark.parametrize(
@@ -32,7 +50,7 @@ def _is_open(fd: int) -> bool:
 )
 async def test_file_and_hash_hold_every_byte_in_order(tmp_path: Path, piece: int) -> None:
     path = tmp_path / "spool"
-    writer = HashingWriter(_open(path))
+    writer = HashingWriter(path)
     view = memoryview(DATA)
     for start in range(0, len(DATA), piece):
         await writer.write(view[start : start + piece])
@@ -42,14 +60,14 @@ async def test_file_and_hash_hold_every_byte_in_order(tmp_path: Path, piece: int
 
 async def test_nothing_written_is_the_empty_hash(tmp_path: Path) -> None:
     path = tmp_path / "spool"
-    writer = HashingWriter(_open(path))
+    writer = HashingWriter(path)
     assert await writer.finish() == hashlib.sha256(b"").hexdigest()
     assert path.read_bytes() == b""
 
 
 async def test_pieces_are_copied_so_the_caller_may_reuse_its_buffer(tmp_path: Path) -> None:
     path = tmp_path / "spool"
-    writer = HashingWriter(_open(path))
+    writer = HashingWriter(path)
     buffer = bytearray(BATCH // 3)
     for n in range(10):
         buffer[:] = bytes([n]) * len(buffer)
@@ -59,36 +77,97 @@ async def test_pieces_are_copied_so_the_caller_may_reuse_its_buffer(tmp_path: Pa
     assert path.read_bytes() == expected
 
 
-async def test_a_failing_file_raises_oserror(tmp_path: Path) -> None:
+async def test_a_failing_file_raises_oserror(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hashfile, "os", _FullDisk())
     path = tmp_path / "spool"
-    path.touch()
-    fd = os.open(path, os.O_RDONLY)  # writes fail with EBADF, as a full disk would fail
-    writer = HashingWriter(fd)
+    writer = HashingWriter(path)
 
     async def write_all() -> None:
         for _ in range(IN_FLIGHT + 2):
             await writer.write(bytes(BATCH))
         await writer.finish()
 
-    with pytest.raises(OSError, match="Bad file descriptor"):
+    with pytest.raises(OSError, match="No space left on device"):
         await write_all()
     writer.abandon()
-    async with asyncio.timeout(10):
-        while _is_open(fd):
-            await asyncio.sleep(0.01)
+    await _until_closed(path)
+
+
+async def test_the_file_is_created_by_the_writers_thread_not_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creators: list[threading.Thread] = []
+
+    class RecordingOs:
+        def __getattr__(self, name: str) -> object:
+            return getattr(os, name)
+
+        @staticmethod
+        def open(path: Path, flags: int, mode: int) -> int:
+            creators.append(threading.current_thread())
+            return os.open(path, flags, mode)
+
+    monkeypatch.setattr(hashfile, "os", RecordingOs())
+    path = tmp_path / "spool"
+    writer = HashingWriter(path)
+    await writer.created()
+    assert [t.name.startswith("hashfile") for t in creators] == [True]
+    assert creators[0] is not threading.current_thread()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # the owner's only, as mkstemp's
+    await writer.write(DATA)
+    assert await writer.finish() == hashlib.sha256(DATA).hexdigest()
+    assert path.read_bytes() == DATA
+
+
+@pytest.mark.parametrize("written", [b"", DATA])
+async def test_a_file_that_cannot_be_created_raises_oserror(tmp_path: Path, written: bytes) -> None:
+    path = tmp_path / "no-such-directory" / "spool"
+    writer = HashingWriter(path)
+
+    async def write_all() -> None:
+        await writer.write(written)
+        await writer.finish()
+
+    with pytest.raises(FileNotFoundError):
+        await write_all()
+    writer.abandon()
+
+
+async def test_an_existing_file_is_never_written_over(tmp_path: Path) -> None:
+    path = tmp_path / "spool"
+    path.write_bytes(b"someone else's")
+    writer = HashingWriter(path)
+
+    async def write_all() -> None:
+        await writer.write(DATA)
+        await writer.finish()
+
+    with pytest.raises(FileExistsError):
+        await write_all()
+    writer.abandon()
+    assert path.read_bytes() == b"someone else's"
 
 
 async def test_abandoning_closes_the_file_once_the_thread_is_done(tmp_path: Path) -> None:
     path = tmp_path / "spool"
-    fd = _open(path)
-    writer = HashingWriter(fd)
+    writer = HashingWriter(path)
     for _ in range(IN_FLIGHT + 1):
         await writer.write(bytes(BATCH))
     writer.abandon()
     writer.abandon()  # twice is harmless
-    async with asyncio.timeout(10):
-        while _is_open(fd):  # closed by the thread, after the batch it was writing
-            await asyncio.sleep(0.01)
+    await _until_closed(path)  # closed by the thread, after the batch it was writing
+
+
+async def test_abandoning_before_the_file_is_created_leaves_none_open(tmp_path: Path) -> None:
+    paths = [tmp_path / f"spool-{n}" for n in range(50)]
+    for path in paths:
+        writer = HashingWriter(path)
+        writer.abandon()  # its creation is cancelled, or the file closed after it
+        await writer.created()
+    for path in paths:
+        await _until_closed(path)
 
 
 async def test_the_next_writer_takes_over_the_thread_of_one_abandoned_mid_write(
@@ -97,17 +176,16 @@ async def test_the_next_writer_takes_over_the_thread_of_one_abandoned_mid_write(
     def hashing_threads() -> set[threading.Thread]:
         return {t for t in threading.enumerate() if t.name.startswith("hashfile")}
 
-    first_fd = _open(tmp_path / "first")
-    first = HashingWriter(first_fd)
+    first = HashingWriter(tmp_path / "first")
     for _ in range(IN_FLIGHT + 1):
         await first.write(bytes(BATCH))
     threads = hashing_threads()
     first.abandon()  # its thread may still be writing a batch
-    second = HashingWriter(_open(tmp_path / "second"))
+    second = HashingWriter(tmp_path / "second")
     await second.write(DATA)
     assert await second.finish() == hashlib.sha256(DATA).hexdigest()
     assert (tmp_path / "second").read_bytes() == DATA
-    assert not _is_open(first_fd)  # closed before the second writer's batches ran
+    assert _descriptors_of(tmp_path / "first") == []  # closed before the second's batches
     # The second writer ran on the first one's thread, which is kept for the next.
     assert threads and hashing_threads() == threads
 
@@ -120,7 +198,7 @@ async def test_write_out_of_each_batch_is_started_when_asked(
     monkeypatch.setattr(
         hashfile, "start_writeback", lambda fd, offset, length: started.append((offset, length))
     )
-    writer = HashingWriter(_open(tmp_path / "spool"), write_behind=write_behind)
+    writer = HashingWriter(tmp_path / "spool", write_behind=write_behind)
     await writer.write(DATA)
     await writer.finish()
     if not write_behind:

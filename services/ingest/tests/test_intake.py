@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
 import pytest
-from photobus_common.blobs import LocalBlobStore
+from photobus_common.blobs import BlobStoreUnavailable, LocalBlobStore
 from photobus_ingest.intake import Checked, Refused, Spool, safe_filename, spool_directory
 
 from .conftest import CORPUS
@@ -74,9 +75,9 @@ async def test_an_image_is_hashed_probed_and_stored_once(store: LocalBlobStore) 
 
 async def test_a_non_image_is_not_kept_while_it_streams(store: LocalBlobStore) -> None:
     async with await _spool(store, b"%PDF-1.7\n" + b"x" * 100_000) as spool:
-        assert spool.path.stat().st_size == 0  # sniffed early, drained, never written
         assert spool.size == 100_009
         verdict = await spool.check(max_pixels=10**8)
+        assert spool.path.stat().st_size == 0  # sniffed early, drained, never written
     assert isinstance(verdict, Refused) and verdict.reason == "not_an_image"
 
 
@@ -88,3 +89,26 @@ async def test_empty_and_oversized_images_are_refused(store: LocalBlobStore) -> 
     async with await _spool(store, PHOTO.read_bytes()) as spool:
         verdict = await spool.check(max_pixels=100)
     assert isinstance(verdict, Refused) and verdict.reason == "too_many_pixels"
+
+
+async def test_a_spool_discarded_at_once_leaves_no_file(store: LocalBlobStore) -> None:
+    # Its file is created on the writer's thread, which may not have got to it yet.
+    for _ in range(50):
+        spool = Spool(spool_directory(store), store)
+        await spool.discard()
+    await asyncio.sleep(0.05)  # anything the writers' threads still had queued
+    assert list(spool_directory(store).iterdir()) == []
+
+
+async def test_a_spool_that_cannot_create_its_file_says_storage_is_unavailable(
+    store: LocalBlobStore, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-directory"
+    async with Spool(missing, store) as spool:
+
+        async def spool_and_check() -> None:
+            await spool.write(PHOTO.read_bytes())
+            await spool.check(max_pixels=10**8)
+
+        with pytest.raises(BlobStoreUnavailable, match="could not spool the upload"):
+            await spool_and_check()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -77,11 +78,11 @@ class Spool:
     """
 
     def __init__(self, directory: Path, blobs: BlobStore) -> None:
-        fd, name = tempfile.mkstemp(dir=directory, prefix="spool-")
-        self.path = Path(name)
+        self.path = directory / f"spool-{uuid.uuid4().hex}"
         self._blobs = blobs
         self._incoming = blobs.incoming(self.path)
-        self._writer = HashingWriter(fd, write_behind=self._incoming.keeps_file)
+        # The writer creates the file on its own thread, before anything is written.
+        self._writer = HashingWriter(self.path, write_behind=self._incoming.keeps_file)
         self._taken = False  # the blob store has the file now
         self._head = b""
         self.size = 0
@@ -178,7 +179,9 @@ class Spool:
     async def discard(self) -> None:
         self._writer.abandon()
         await self._incoming.abort()
-        if not self._taken:  # off the loop: unlinking a large file takes a while
+        if not self._taken:
+            await self._writer.created()  # or the file could appear after its removal
+            # Off the loop: unlinking a large file takes a while.
             await asyncio.to_thread(self.path.unlink, missing_ok=True)
 
 
