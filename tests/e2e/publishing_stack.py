@@ -19,7 +19,8 @@ from typing import TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
-from photobus_common.events import Event, parse_event
+from photobus_common.events import DESTINATIONS, Event, parse_event
+from photobus_common.topology import publisher_spec
 
 from tests.fakes.control import FakeControl
 from tests.fakes.credentials import publisher_env
@@ -31,6 +32,8 @@ from tests.support.stack import OUTPUT, Stack
 PUBLISHERS = ("imgur", "flickr", "gphotos")
 SERVICES = ["ingest", "thumbnailer", "status", *(f"publisher-{name}" for name in PUBLISHERS)]
 RETRY_DELAYS = (1.0, 2.0, 3.0)
+# With those tiers: their queues are removed afterwards, each tier's too.
+PUBLISHER_SPECS = [publisher_spec(d, RETRY_DELAYS) for d in DESTINATIONS]
 E = TypeVar("E")
 # Six Python services starting at once on a busy two-core machine take their time.
 START_TIMEOUT = 180.0
@@ -128,7 +131,7 @@ async def publishing_stack(
     finally:
         await connection.close()
         await infra.drop_database(admin_pg_url, db.name)
-        await delete_namespace(amqp_url, namespace)
+        await delete_namespace(amqp_url, namespace, PUBLISHER_SPECS)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -18,6 +18,7 @@ from photobus_common.events import Event, ThumbnailRequested
 from photobus_common.raw_consumer import RawConsumer
 from photobus_common.topology import ConsumerSpec, queue_name
 
+from tests.support.cleanup import delete_namespace
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 
 SPEC = ConsumerSpec("rawworker", ("thumbnail.requested",), retry_delays=(0.2,), prefetch=16)
@@ -55,9 +56,17 @@ async def _queue_state(amqp_url: str, name: str) -> tuple[int, int]:
         return ok.message_count or 0, ok.consumer_count or 0
 
 
+@pytest.fixture
+async def spec_namespace(amqp_url: str, namespace: str) -> AsyncIterator[str]:
+    """`namespace`, and SPEC's queues removed with it: it is no deployment consumer."""
+    yield namespace
+    await delete_namespace(amqp_url, namespace, [SPEC])
+
+
 async def test_batches_are_consumed_again_after_the_connection_drops(
-    amqp_url: str, namespace: str, proxy: TcpProxy
+    amqp_url: str, spec_namespace: str, proxy: TcpProxy
 ) -> None:
+    namespace = spec_namespace
     seen: list[str] = []
 
     async def handler(events: Sequence[Event]) -> list[Exception | None]:
