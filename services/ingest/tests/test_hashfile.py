@@ -34,6 +34,11 @@ async def _until_closed(path: Path) -> None:
             await asyncio.sleep(0.01)
 
 
+async def _write_and_finish(writer: HashingWriter, data: bytes) -> str:
+    await writer.write(data)
+    return await writer.finish()
+
+
 class _FullDisk:
     """`os` for hashfile, but every write fails as on a full disk."""
 
@@ -125,13 +130,8 @@ async def test_the_file_is_created_by_the_writers_thread_not_the_event_loop(
 async def test_a_file_that_cannot_be_created_raises_oserror(tmp_path: Path, written: bytes) -> None:
     path = tmp_path / "no-such-directory" / "spool"
     writer = HashingWriter(path)
-
-    async def write_all() -> None:
-        await writer.write(written)
-        await writer.finish()
-
     with pytest.raises(FileNotFoundError):
-        await write_all()
+        await _write_and_finish(writer, written)
     writer.abandon()
 
 
@@ -139,13 +139,8 @@ async def test_an_existing_file_is_never_written_over(tmp_path: Path) -> None:
     path = tmp_path / "spool"
     path.write_bytes(b"someone else's")
     writer = HashingWriter(path)
-
-    async def write_all() -> None:
-        await writer.write(DATA)
-        await writer.finish()
-
     with pytest.raises(FileExistsError):
-        await write_all()
+        await _write_and_finish(writer, DATA)
     writer.abandon()
     assert path.read_bytes() == b"someone else's"
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
 from photobus_common.blobs import BlobStoreUnavailable, LocalBlobStore
+from photobus_ingest import hashfile
 from photobus_ingest.intake import Checked, Refused, Spool, safe_filename, spool_directory
 
 from .conftest import CORPUS
@@ -91,13 +94,33 @@ async def test_empty_and_oversized_images_are_refused(store: LocalBlobStore) -> 
     assert isinstance(verdict, Refused) and verdict.reason == "too_many_pixels"
 
 
-async def test_a_spool_discarded_at_once_leaves_no_file(store: LocalBlobStore) -> None:
-    # Its file is created on the writer's thread, which may not have got to it yet.
+async def test_a_spool_discarded_while_its_file_is_being_created_leaves_no_file(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class SlowToCreate:  # hashfile's `os`, with a file system slow to create files
+        def __getattr__(self, name: str) -> object:
+            return getattr(os, name)
+
+        @staticmethod
+        def open(path: Path, flags: int, mode: int) -> int:
+            time.sleep(0.1)
+            return os.open(path, flags, mode)
+
+    monkeypatch.setattr(hashfile, "os", SlowToCreate())
+    spool = Spool(spool_directory(store), store)
+    await asyncio.sleep(0.02)  # the writer's thread is creating the file now
+    await spool.discard()
+    await asyncio.sleep(0.2)  # past the creation, however it went
+    assert list(spool_directory(store).iterdir()) == []
+
+
+async def test_a_spool_discarded_before_its_file_is_created_leaves_no_file(
+    store: LocalBlobStore,
+) -> None:
     for _ in range(50):
         spool = Spool(spool_directory(store), store)
         await spool.discard()
-    await asyncio.sleep(0.05)  # anything the writers' threads still had queued
-    assert list(spool_directory(store).iterdir()) == []
+        assert list(spool_directory(store).iterdir()) == []
 
 
 async def test_a_spool_that_cannot_create_its_file_says_storage_is_unavailable(
