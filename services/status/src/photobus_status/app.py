@@ -37,7 +37,16 @@ from photobus_status.gallery.signin import guard
 from photobus_status.jobcache import JobCache
 from photobus_status.live import JobChanges, listen
 from photobus_status.migrate import ensure_database, migrate
-from photobus_status.routes import CHANGES, JOB_CACHE, SETTINGS, jobs, json_errors, photos, seeds
+from photobus_status.routes import (
+    CHANGES,
+    JOB_CACHE,
+    SETTINGS,
+    jobs,
+    json_errors,
+    photos,
+    refuse_nul,
+    seeds,
+)
 from photobus_status.routes.openapi import openapi
 
 log = logging.getLogger(__name__)
@@ -56,7 +65,7 @@ def create_app(
     consume: bool = True,
 ) -> web.Application:
     """`consume=False` serves the API only (no consumers, no dead-letter readers)."""
-    app = new_app(middlewares=[json_errors])
+    app = new_app(middlewares=[json_errors, refuse_nul])
     app[SETTINGS] = settings
     app[JOB_CACHE] = JobCache()
     app[CHANGES] = JobChanges(app[JOB_CACHE])

@@ -82,5 +82,16 @@ async def json_errors(
         return error(500, "internal_error", "the status service failed; see its logs")
 
 
+@web.middleware
+async def refuse_nul(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A URL with a NUL character (%00) in its path or query is a 400: no id, tag, state or
+    cursor holds one, and Postgres takes no NUL in text (it was a 500 further in)."""
+    if "\x00" in request.path or "\x00" in request.query_string:
+        return error(400, "invalid_url", "The URL holds a NUL character (%00): remove it.")
+    return await handler(request)
+
+
 def _kept_headers(e: web.HTTPException) -> dict[str, str]:
     return {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
