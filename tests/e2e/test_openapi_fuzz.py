@@ -78,7 +78,7 @@ async def schemathesis(document: Path, url: str, workdir: Path, *exclude: str) -
     process = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS), "run", str(document), "--url", url,
         "--checks", CHECKS, "--phases", "examples,fuzzing",  # examples: the seeded ids
-        "--max-examples", "25", "--generation-deterministic",
+        "--max-examples", "50", "--generation-deterministic",
         "--workers", "4", "--request-timeout", "10",
         *(f"--exclude-path={path}" for path in exclude), "--no-color",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=workdir,
