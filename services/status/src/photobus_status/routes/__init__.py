@@ -86,10 +86,12 @@ async def json_errors(
 async def refuse_nul(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """A URL with a NUL character (%00) in its path or query is a 400: no id, tag, state or
-    cursor holds one, and Postgres takes no NUL in text (it was a 500 further in)."""
-    if "\x00" in request.path or "\x00" in request.query_string:
-        return error(400, "invalid_url", "The URL holds a NUL character (%00): remove it.")
+    """A NUL character (%00) in a URL: no id holds one (404) and no tag, state or cursor
+    does (400). Postgres takes no NUL in text: it was a 500 further in."""
+    if "\x00" in request.path:
+        return error(404, "not_found", "No URL with a NUL character (%00) leads anywhere.")
+    if "\x00" in request.query_string:
+        return error(400, "invalid_url", "The query holds a NUL character (%00): remove it.")
     return await handler(request)
 
 
