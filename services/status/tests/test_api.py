@@ -74,6 +74,30 @@ async def test_a_job_history_folds_into_the_job_view(status: RunningStatus) -> N
     assert items["a"]["thumbnails"]["thumb"]["url"] == f"/v1/photos/{P1}/renditions/thumb"
 
 
+async def test_text_holding_a_nul_character_still_folds_into_the_job_view(
+    status: RunningStatus,
+) -> None:
+    # Postgres takes no NUL in text or jsonb: the title (from an upload form) and the
+    # reason (from a remote API) arrive with U+FFFD in its place, and the job folds.
+    job = new_job()
+    first = accepted(job, [upload("a")], 0)
+    events = [
+        first.model_copy(update={"options": first.options.model_copy(update={"title": "c\x00t"})}),
+        received(job, "a", P1, 1),
+        thumbnailed(P1, 2),
+        failed(job, "a", P1, "imgur", 3).model_copy(update={"reason": "bad\x00byte"}),
+        published(job, "a", P1, "flickr", 4),
+        published(job, "a", P1, "gphotos", 5),
+    ]
+    await status.broker.publish(*events)
+
+    doc = await status.job_when(job, is_terminal)
+
+    imgur = doc["items"][0]["destinations"]["imgur"]
+    assert (imgur["state"], imgur["reason"]) == ("failed", "bad\ufffdbyte")
+    assert "c\ufffdt" in json.dumps(doc, ensure_ascii=False)
+
+
 async def test_destinations_stay_pending_while_publishers_are_silent(
     status: RunningStatus,
 ) -> None:

@@ -7,6 +7,7 @@ additive changes keep `version` at 1.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
@@ -216,8 +217,20 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
+# A NUL character (JSON `\u0000`, not after an escaped backslash) is read as U+FFFD:
+# Postgres takes no NUL in text or jsonb, and a title, tag or remote error message
+# holding one would fail the job view's writes again and again.
+_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+_NUL_BYTES = re.compile(_NUL.pattern.encode())
+
+
 def parse_event(body: bytes | str) -> Event:
     """Parse one message body; raises pydantic.ValidationError on anything else."""
+    if isinstance(body, bytes):
+        if b"\\u0000" in body:
+            body = _NUL_BYTES.sub(rb"\1\\ufffd", body)
+    elif "\\u0000" in body:
+        body = _NUL.sub(r"\1\\ufffd", body)
     return EVENT_ADAPTER.validate_json(body)
 
 
