@@ -79,6 +79,21 @@ def test_a_body_that_is_no_event_keeps_what_it_can() -> None:
     assert garbage.event_id == dead_letter_event("q", Letter(b"\xff not json")).event_id
 
 
+def test_a_nul_character_in_a_dead_letter_is_kept_as_the_replacement_character() -> None:
+    # Postgres takes no NUL in text: folding the dead letter would fail for ever.
+    loose = b'{"type": "photo.received\\u0000", "job_id": "job\\u0000x"}'
+    headers = {REASON_HEADER: "boom\x00"}
+
+    event = dead_letter_event("q", Letter(loose, message_id="m\x00", headers=headers))
+
+    assert (event.job_id, event.original_type, event.reason) == (
+        "job\ufffdx",
+        "photo.received\ufffd",
+        "boom\ufffd",
+    )
+    assert event.original_event_id == "m\ufffd"
+
+
 # -- through the real broker --------------------------------------------------------
 
 

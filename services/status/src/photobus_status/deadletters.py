@@ -64,8 +64,8 @@ def dead_letter_event(queue: str, message: Letter) -> MessageDeadLettered:
         producer=PRODUCER,
         job_id=_text(known.get("job_id")),
         queue=queue,
-        original_event_id=_text(known.get("event_id")) or message.message_id,
-        original_type=_text(known.get("type")) or message.type,
+        original_event_id=_text(known.get("event_id")) or _text(message.message_id),
+        original_type=_text(known.get("type")) or _text(message.type),
         photo_id=_text(known.get("photo_id")),
         item_id=_text(known.get("item_id")),
         destination=_destination(known.get("destination")),
@@ -100,9 +100,12 @@ def reason_of(headers: Mapping[str, Any]) -> str:
 
 
 def _text(value: object) -> str | None:
+    """Some text of a message that may be anything; NUL, which Postgres refuses, as U+FFFD."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return str(value)[:500] if value is not None and value != "" else None
+    if value is None or value == "":
+        return None
+    return str(value)[:500].replace("\x00", "\ufffd")
 
 
 def _destination(value: object) -> Destination | None:
