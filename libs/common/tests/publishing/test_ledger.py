@@ -100,6 +100,21 @@ async def test_failed_is_reported_again_to_the_same_item_and_retried_for_others(
     assert retried == Claimed(attempts=2, options=OPTIONS, recovering=False)
 
 
+async def test_text_from_a_destination_holding_nul_is_recorded(ledger: Ledger) -> None:
+    # A remote's error page or answer may hold a NUL byte; Postgres takes none in text.
+    await ledger.claim(request())
+    await ledger.note_error(request(), "HTTP 502: \x00\x01binary")
+    row = await ledger.row(PHOTO, "flickr")
+    assert row is not None and row.last_error == "HTTP 502: \ufffd\x01binary"
+    await ledger.mark_failed(request(), "rejected\x00", permanent=True)
+    assert await ledger.claim(request()) == AlreadyFailed("rejected\ufffd", 1, True)
+
+    other = request("event-2", item_id="item-2", job_id="job-2")
+    await ledger.claim(other)
+    recorded = await ledger.mark_published(other, Published("4\x002", "https://x/4\x002"))
+    assert recorded == Published("4\ufffd2", "https://x/4\ufffd2")
+
+
 async def test_a_republish_reuses_the_options_of_the_first_claim(ledger: Ledger) -> None:
     await ledger.claim(request())
     await ledger.mark_failed(request(), "HTTP 500", permanent=False)

@@ -115,6 +115,11 @@ def _row(record: asyncpg.Record) -> LedgerRow:
     )
 
 
+def _storable(text: str) -> str:
+    """Text from a destination (an id, a URL, an error page) as Postgres takes it: no NUL."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _options_json(options: ItemOptions | None) -> str | None:
     return None if options is None else options.model_dump_json()
 
@@ -199,8 +204,8 @@ class Ledger:
                 " RETURNING remote_id, url",
                 photo_id,
                 destination,
-                published.remote_id,
-                published.url,
+                _storable(published.remote_id),
+                _storable(published.url),
             )
             if row is None:
                 row = await conn.fetchrow(
@@ -220,7 +225,7 @@ class Ledger:
             claim.photo_id,
             claim.destination,
             claim.claim_id,
-            reason,
+            _storable(reason),
             permanent,
         )
 
@@ -232,7 +237,7 @@ class Ledger:
             claim.photo_id,
             claim.destination,
             claim.claim_id,
-            reason,
+            _storable(reason),
         )
 
     async def row(self, photo_id: str, destination: str) -> LedgerRow | None:
