@@ -77,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _upload_parser(commands)
     s = commands.add_parser("status", help="a job's progress and links")
-    s.add_argument("job", metavar="JOB")
+    s.add_argument("job", metavar="JOB", help="the job id (one starting with '-' goes after '--')")
     s.add_argument("--watch", action="store_true", help="follow live until the job is done")
     s.add_argument("--json", action="store_true")
     s.set_defaults(run=status.run)

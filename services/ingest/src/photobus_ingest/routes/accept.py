@@ -39,7 +39,11 @@ class Entry:
 
 
 def new_job_id() -> str:
-    return secrets.token_urlsafe(16)
+    """128 random bits, URL-safe, never starting with '-': one in 64 did, and a command
+    line (`photobus status -x…`) takes that for an option."""
+    while (job_id := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return job_id
 
 
 def upload_entry(
