@@ -20,9 +20,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from photobus_common.blobs import LocalBlobStore
 from photobus_common.broker import Broker
 from photobus_common.events import Destination
-from photobus_common.topology import deployment_specs, dlq_name, queue_name, retry_queue_name
+from photobus_common.topology import deployment_specs
 from photobus_status.app import create_app
 from photobus_status.config import StatusSettings
+
+from tests.support.cleanup import delete_namespace
 
 T = TypeVar("T")
 
@@ -105,7 +107,7 @@ async def running_status(
     finally:
         await test_broker.close()
         await client.close()
-        await delete_namespace(amqp_url, namespace, publishers)
+        await delete_namespace(amqp_url, namespace)
 
 
 async def queue_depth(amqp_url: str, queue: str) -> int:
@@ -114,20 +116,6 @@ async def queue_depth(amqp_url: str, queue: str) -> int:
         channel = await connection.channel()
         declared = await channel.declare_queue(queue, passive=True)
         return declared.declaration_result.message_count or 0
-
-
-async def delete_namespace(
-    amqp_url: str, namespace: str, publishers: tuple[Destination, ...] = ()
-) -> None:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for spec in deployment_specs(publishers):
-            names = [queue_name(namespace, spec.service), dlq_name(namespace, spec.service)]
-            names += [retry_queue_name(namespace, spec.service, d) for d in spec.retry_delays]
-            for name in names:
-                await channel.queue_delete(name)
-        await channel.exchange_delete(f"{namespace}.events")
 
 
 def sse_events(lines: list[str]) -> list[tuple[str, Any]]:
