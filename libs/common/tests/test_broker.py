@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Sequence
 
 import aio_pika
@@ -161,6 +162,51 @@ async def test_publish_when_rabbitmq_is_unreachable_is_an_error() -> None:
     broker = Broker(url="amqp://guest:guest@127.0.0.1:1/", namespace="x", producer="test")
     with pytest.raises(PublishError):
         await broker.publish(_event("a"))
+
+
+async def test_a_cancelled_connect_leaves_no_connection_behind() -> None:
+    """Cancelled mid-handshake (a service stopping while RabbitMQ is slow to answer),
+    the attempt is abandoned: aio-pika alone kept reconnecting in the background."""
+    accepted: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await accepted.put((reader, writer))  # takes the connection and never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    broker = Broker(url=f"amqp://guest:guest@127.0.0.1:{port}/", namespace="x", producer="t")
+    try:
+        connecting = asyncio.create_task(broker.connect())
+        reader, writer = await asyncio.wait_for(accepted.get(), 5)
+        connecting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await connecting
+        try:
+            async with asyncio.timeout(5):  # the client's side is closed: EOF here
+                while await reader.read(65536):
+                    pass
+        finally:
+            writer.close()
+        assert not broker.is_ready
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_failed_connect_closes_its_connection() -> None:
+    """A refused first attempt: the connection object aio-pika made is closed at once.
+    Left open, its __del__ makes a close() coroutine that nothing runs when it is
+    collected between two tests ("coroutine 'RobustConnection.close' was never
+    awaited": a CI run failed on it, in whichever test the collection happened)."""
+    broker = Broker(url="amqp://guest:guest@127.0.0.1:1/", namespace="x", producer="t")
+    with pytest.raises(aio_pika.exceptions.AMQPConnectionError) as failed:
+        await broker.connect()
+    # The error's traceback still holds the frames, and so the connection.
+    attempts = [
+        o for o in gc.get_objects() if isinstance(o, aio_pika.RobustConnection) and o.url.port == 1
+    ]
+    assert attempts and failed.value
+    assert all(c.is_closed for c in attempts)
 
 
 def test_retry_delay_grows_and_honours_retry_after() -> None:

@@ -33,6 +33,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     AbstractRobustQueue,
 )
+from aio_pika.connection import make_url
 from aio_pika.exceptions import AMQPError, DeliveryError
 from aiormq.abc import DeliveredMessage
 from pydantic import ValidationError
@@ -169,12 +170,20 @@ class Broker:
         self._in_flight = InFlight()
 
     async def connect(self) -> None:
-        self._connection = await aio_pika.connect_robust(
-            self.url,
+        # Made here rather than by `aio_pika.connect_robust`, which drops the connection
+        # unclosed when its first attempt fails or is cancelled: cancelled, it went on
+        # reconnecting in the background; failed, its __del__ later made a close()
+        # coroutine that nothing ran ("coroutine ... was never awaited").
+        connection = aio_pika.RobustConnection(
+            make_url(self.url, reconnect_interval=1, fail_fast=True),
             client_properties={"connection_name": self.producer},
-            reconnect_interval=1,
-            fail_fast=True,
         )
+        try:
+            await connection.connect()
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
         self._channel = await self._connection.channel(
             publisher_confirms=True, on_return_raises=True
         )
