@@ -18,13 +18,25 @@ from bench.harness import MachineCpu
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
-def sections(quick: bool) -> list[tuple[str, Callable[[], Any]]]:
-    from bench import cli, ingest, pipeline, publishing, status, thumbnailer
+def sections(quick: bool, results: dict[str, Any]) -> list[tuple[str, Callable[[], Any]]]:
+    from bench import cli, floors, ingest, pipeline, publishing, status, thumbnailer
+
+    def floors_after_pipeline() -> dict[str, object]:
+        """Floors for the pipeline's own thumbnailer cost and pace, when it has run."""
+        ran = results.get("pipeline", {})
+        if not ran:
+            return floors.run(photos=60 if quick else 200)
+        return floors.run(
+            photos=60 if quick else 200,
+            thumbnailer_cpu_s_per_photo=ran["thumbnailer_alone"]["cpu_s_per_photo"],
+            pace=ran["full"]["photos_per_s_ready"],
+        )
 
     return [
         ("thumbnailer", thumbnailer.run),
         ("ingest", lambda: ingest.run(big_mb=256 if quick else 1024, small=100 if quick else 1000)),
         ("pipeline", lambda: pipeline.run(photos=40 if quick else 200)),
+        ("floors", floors_after_pipeline),
         (
             "status",
             lambda: status.run(events=4000 if quick else 20_000, seconds=5 if quick else 10),
@@ -43,7 +55,7 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    for name, run in sections(args.quick):
+    for name, run in sections(args.quick, results):
         if args.only and name not in args.only:
             continue
         print(f"\n== {name} ==", flush=True)
