@@ -10,9 +10,11 @@ measures that part on the pipeline's own 12 MP photo:
   loopback         the upload body over loopback TCP: the sender's and the receiver's
                    kernel work, with no HTTP or multipart on either side
   page_cache_write writing the original into a new file, no sync (the durability rule
-                   wants it synced before the 202): into memory the guest has not used
-                   lately (`fresh`: on this VM, a fault in the host per page) and into
-                   pages just freed by deleting the files written before (`reused`)
+                   wants it synced before the 202): into whatever pages the kernel hands
+                   out first (`fresh`: on this VM a fault in the host per page, unless
+                   something freed memory in the seconds before, as the pipeline's
+                   clean-up does when this runs right after it), and into pages just
+                   freed by deleting the files written before (`reused`)
   broker           RabbitMQ's CPU for the messages each photo needs up to its last
                    destination (design.md, Events): job.accepted and photo.received,
                    published together and routed to five quorum queues (the thumbnailer,
