@@ -46,29 +46,18 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import aio_pika
 import uvloop
 from photobus_common.broker import Broker
-from photobus_common.events import (
-    DESTINATIONS,
-    Event,
-    ImageMetadata,
-    ItemOptions,
-    JobAccepted,
-    JobItem,
-    PhotoReceived,
-    PublishSucceeded,
-    RenditionInfo,
-    ThumbnailCreated,
-)
+from photobus_common.events import DESTINATIONS, Event
 from photobus_common.topology import STATUS, THUMBNAILER, ConsumerSpec, publisher_spec, queue_name
 
 from bench.harness import cpu_seconds_tree, server_pids
 from bench.pipeline import distinct_photos, photo_id, uploads
+from bench.status import job_history
 from tests.support import infra
 from tests.support.cleanup import delete_namespace
 
@@ -143,66 +132,11 @@ def page_cache_write_ms(data: bytes, files: int = 300) -> dict[str, float]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def photo_events(n: int, pid: str, size: int) -> list[list[Event]]:
-    """One photo's events, grouped as photobus publishes them: ingest's pair, the
-    thumbnailer's, then each publisher's."""
-    job, item = f"floors-{n}", uuid.uuid4().hex
-    options = ItemOptions(title="A title", tags=("bench",), album="Bench")
-    key = f"originals/{pid}"
-    accepted = JobAccepted(
-        producer="ingest",
-        job_id=job,
-        items=(JobItem(item_id=item, source="upload", filename="bench.jpg"),),
-        options=options,
-    )
-    received = PhotoReceived(
-        producer="ingest",
-        job_id=job,
-        item_id=item,
-        photo_id=pid,
-        blob_key=key,
-        size=size,
-        content_type="image/jpeg",
-        width=4000,
-        height=3000,
-        filename="bench.jpg",
-        options=options,
-    )
-    created = ThumbnailCreated(
-        producer="thumbnailer",
-        job_id=job,
-        photo_id=pid,
-        renditions=tuple(
-            RenditionInfo(
-                name=name,
-                key=f"renditions/{pid}/{name}.{fmt}",
-                width=w,
-                height=h,
-                format=fmt,
-                bytes=size,
-            )
-            for name, fmt, w, h, size in (
-                ("preview", "jpeg", 1440, 1080, 210_000),
-                ("thumb", "webp", 256, 192, 9_000),
-            )
-        ),
-        metadata=ImageMetadata(width=4000, height=3000),
-    )
-    published: list[list[Event]] = [
-        [
-            PublishSucceeded(
-                producer=f"publisher-{d}",
-                job_id=job,
-                photo_id=pid,
-                item_id=item,
-                destination=d,
-                remote_id=uuid.uuid4().hex[:10],
-                url=f"https://{d}.example/{pid[:10]}",
-            )
-        ]
-        for d in DESTINATIONS
-    ]
-    return [[accepted, received], [created], *published]
+def photo_events(n: int) -> list[list[Event]]:
+    """A one-photo job's events, grouped as photobus publishes them: ingest's pair
+    (job.accepted, photo.received), the thumbnailer's, then each publisher's."""
+    accepted, received, created, *published = job_history(n, photos=1)
+    return [[accepted, received], [created], *([p] for p in published)]
 
 
 class Acknowledger:
@@ -229,10 +163,10 @@ class Acknowledger:
             await last.ack(multiple=True)
 
 
-async def broker_ms(data: bytes, photos: int, rate: float | None = None) -> float:
+async def broker_ms(photos: int, rate: float | None = None) -> float:
     """RabbitMQ's CPU per photo for the messages the design sends per photo: as fast as
     it takes them (4 photos at a time), or one photo every 1 / `rate` seconds."""
-    rabbit, pid = server_pids().get("rabbitmq"), photo_id(data)
+    rabbit = server_pids().get("rabbitmq")
     if rabbit is None:
         raise RuntimeError("no local RabbitMQ (beam.smp) to measure: start it (see README)")
     namespace = infra.unique("pbbench_floors")
@@ -269,7 +203,7 @@ async def broker_ms(data: bytes, photos: int, rate: float | None = None) -> floa
                 if rate is not None:  # on schedule, whatever the others are doing
                     await asyncio.sleep(max(0.0, start + (n - first) / rate - time.perf_counter()))
                 async with limiter:
-                    for group in photo_events(n, pid, len(data)):
+                    for group in photo_events(n):
                         await broker.publish(*group)
 
             target = delivered() + count * per_photo
@@ -309,8 +243,8 @@ def run(
     sha256, loopback = sha256_ms(data), loopback_ms(body)
     bytes_ms = sha256 + loopback
     broker = {
-        "flat_out": uvloop.run(broker_ms(data, photos)),
-        "at_pipeline_pace": uvloop.run(broker_ms(data, photos, rate=pace)),
+        "flat_out": uvloop.run(broker_ms(photos)),
+        "at_pipeline_pace": uvloop.run(broker_ms(photos, rate=pace)),
     }
     floors = {
         "best": bytes_ms + page_cache["reused"] + broker["flat_out"],

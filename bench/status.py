@@ -55,13 +55,13 @@ TARGET_EVENTS_PER_S = 3000.0
 TARGET_P99_MS = 20.0
 
 
-def job_history(job: int) -> list[Event]:
-    """One job of PHOTOS_PER_JOB uploads, each received, thumbnailed and published thrice."""
+def job_history(job: int, photos: int = PHOTOS_PER_JOB) -> list[Event]:
+    """One job of `photos` uploads, each received, thumbnailed and published thrice."""
     job_id = f"bench-{job:06d}"
     options = ItemOptions(title="bench", tags=("bench",), destinations=DESTINATIONS)
     items = [
         JobItem(item_id=f"{job_id}-{n}", source="upload", filename=f"{n}.jpg")
-        for n in range(PHOTOS_PER_JOB)
+        for n in range(photos)
     ]
     events: list[Event] = [
         JobAccepted(
