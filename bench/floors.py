@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import socket
 import statistics
@@ -222,6 +223,8 @@ async def broker_ms(photos: int, rate: float | None = None) -> float:
             spent = cpu_seconds_tree(rabbit) - before
         finally:
             acknowledging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acknowledging
         assert delivered() == (20 + photos) * per_photo, delivered()  # nothing more or less
         return spent / photos * 1000
     finally:
