@@ -407,6 +407,12 @@ def bracketing(before: dict[str, object], after: dict[str, object]) -> dict[str,
     }
 
 
+def rest_of_system_share(cpu_s_per_photo: dict[str, float]) -> float:
+    """photobus's CPU besides the thumbnailer's, as a share of all photobus's CPU."""
+    ours = {k: v for k, v in cpu_s_per_photo.items() if k not in (BENCH, "fakes")}
+    return round(1 - ours["thumbnailer"] / sum(ours.values()), 3)
+
+
 async def run_async(photos: int, concurrency: int) -> dict[str, object]:
     before = await thumbnailer_alone(photos, first=100_000)
     pace_base = before["photos_per_s"]  # the paced phase needs its rate before it starts
@@ -427,6 +433,11 @@ async def run_async(photos: int, concurrency: int) -> dict[str, object]:
         # Not a target: publishing finishes after the thumbnails, on left-over CPU.
         "end_to_end_published_over_thumbnailer_alone": round(
             full["photos_per_s_published"] / rate, 2
+        ),
+        # Not a target either: the issue's "the rest of the system costs under 20%" read
+        # as CPU, without the bench client and the fakes, which are not photobus.
+        "rest_of_system_cpu_share_to_ready": rest_of_system_share(
+            full["cpu_s_per_photo_to_ready"]
         ),
         "paced_p95_ready_ms": {
             "value": paced["ready_p95_ms"], "target": TARGET_PACED_P95_MS,
