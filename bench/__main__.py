@@ -35,7 +35,7 @@ def sections(quick: bool, results: dict[str, Any]) -> list[tuple[str, Callable[[
     return [
         ("thumbnailer", thumbnailer.run),
         ("ingest", lambda: ingest.run(big_mb=256 if quick else 1024, small=100 if quick else 1000)),
-        ("pipeline", lambda: pipeline.run(photos=40 if quick else 200)),
+        ("pipeline", lambda: pipeline.run(photos=40 if quick else 200, repeats=1 if quick else 3)),
         ("floors", floors_after_pipeline),
         (
             "status",

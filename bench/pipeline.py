@@ -39,6 +39,7 @@ import statistics
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aio_pika
 import aiohttp
@@ -447,16 +448,62 @@ async def run_async(photos: int, concurrency: int) -> dict[str, object]:
     return result
 
 
-def run(photos: int = 200, concurrency: int = 4) -> dict[str, object]:
-    return uvloop.run(run_async(photos, concurrency))  # a lean client: it shares the cores
+def summary(run: dict[str, Any]) -> dict[str, float]:
+    """One run's figures that move from run to run, for the list beside the median."""
+    targets, full = run["targets"], run["full"]
+    return {
+        "ratio": targets["end_to_end_ready_over_thumbnailer_alone"]["value"],
+        "paced_p95_ms": targets["paced_p95_ready_ms"]["value"],
+        "alone_photos_per_s": run["thumbnailer_alone"]["photos_per_s"],
+        "full_photos_per_s_ready": full["photos_per_s_ready"],
+        "ingest_cpu_ms_per_photo": round(full["cpu_s_per_photo_to_ready"]["ingest"] * 1000, 1),
+    }
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, object]:
+    """The run with the median ratio, its targets judged on the medians of all runs.
+
+    One run's ratio moved from 0.64 to 0.83 on unchanged code (ingest's CPU per upload
+    from 8 to 15 ms as the VM's memory was fresh or reused): a single run says little.
+    """
+    ratio = statistics.median_low(summary(r)["ratio"] for r in runs)
+    result = dict(next(r for r in runs if summary(r)["ratio"] == ratio))
+    p95 = statistics.median(summary(r)["paced_p95_ms"] for r in runs)
+    targets = dict(result["targets"])
+    targets["end_to_end_ready_over_thumbnailer_alone"] = {
+        "value": ratio,
+        "target": TARGET_FRACTION_OF_ALONE,
+        "met": ratio >= TARGET_FRACTION_OF_ALONE,
+        "of_runs": "median",
+    }
+    targets["paced_p95_ready_ms"] = {
+        "value": p95,
+        "target": TARGET_PACED_P95_MS,
+        "met": p95 < TARGET_PACED_P95_MS,
+        "of_runs": "median",
+    }
+    result["targets"] = targets
+    result["runs"] = [summary(r) for r in runs]
+    return result
+
+
+def run(photos: int = 200, concurrency: int = 4, repeats: int = 1) -> dict[str, object]:
+    """`repeats` whole runs, one after the other; with more than one, the figures are the
+    median-ratio run's and the targets are judged on the medians (`runs` lists each)."""
+    runs = [
+        uvloop.run(run_async(photos, concurrency))  # a lean client: it shares the cores
+        for _ in range(repeats)
+    ]
+    return runs[0] if repeats == 1 else median_of(runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=1, help="runs; targets on their medians")
     args = parser.parse_args()
-    for key, value in run(args.photos, args.concurrency).items():
+    for key, value in run(args.photos, args.concurrency, args.repeats).items():
         print(f"{key:>18}: {value}")
 
 
