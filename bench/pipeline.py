@@ -463,8 +463,8 @@ def summary(run: dict[str, Any]) -> dict[str, float]:
 def median_of(runs: list[dict[str, Any]]) -> dict[str, object]:
     """The run with the median ratio, its targets judged on the medians of all runs.
 
-    One run's ratio moved from 0.64 to 0.83 on unchanged code (ingest's CPU per upload
-    from 8 to 15 ms as the VM's memory was fresh or reused): a single run says little.
+    Runs of unchanged code gave ratios from 0.71 to 0.83 (ingest's CPU per upload from
+    8 to 13 ms as the VM's memory was fresh or reused): a single run says little.
     """
     ratio = statistics.median_low(summary(r)["ratio"] for r in runs)
     result = dict(next(r for r in runs if summary(r)["ratio"] == ratio))
